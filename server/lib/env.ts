@@ -71,43 +71,48 @@ const commaList = z.string().transform((v) =>
     .filter(Boolean),
 );
 
-export const envSchema = z
-  .object({
-    NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
-    DATABASE_URL: mysqlUrl.default('mysql://root@127.0.0.1:3306/fillpath'),
-    DATABASE_READ_URL: mysqlUrl.optional(),
-    DB_POOL_SIZE: positiveInt.max(500).default(10),
-    DB_QUEUE_LIMIT: z.coerce.number().int().min(1).default(500),
-    REDIS_URL: redisUrl.default('redis://127.0.0.1:6379'),
-    BULLMQ_PREFIX: z
-      .string()
-      .regex(/^[A-Za-z0-9:{}_-]{1,64}$/, 'letters, digits, : _ - { } only')
-      .default('{fillpath}'),
-    PORT: port.default(3000),
-    HOST: z.string().min(1).default('0.0.0.0'),
-    WORKER_PORT: port.default(3001),
-    PUBLIC_BASE_URL: httpUrl.default('http://localhost:3000'),
-    JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
-    ENCRYPTION_KEYS: encryptionKeys.optional(),
-    CORS_ORIGINS: commaList.default([]),
-    TRUST_PROXY: z.string().default('false'),
-    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-    LOG_PRETTY: bool.optional(),
-    SENTRY_DSN: z.string().url().optional(),
-    BODY_LIMIT_BYTES: positiveInt.default(1_048_576),
-    REQUEST_TIMEOUT_MS: positiveInt.default(15_000),
-    TRPC_MAX_BATCH_SIZE: positiveInt.max(100).default(10),
-    SHUTDOWN_TIMEOUT_MS: positiveInt.default(25_000),
-    ALPACA_PAPER_URL: httpUrl.default('https://paper-api.alpaca.markets'),
-    ALPACA_LIVE_URL: httpUrl.default('https://api.alpaca.markets'),
-    TRADOVATE_DEMO_URL: httpUrl.default('https://demo.tradovateapi.com/v1'),
-    TRADOVATE_LIVE_URL: httpUrl.default('https://live.tradovateapi.com/v1'),
-    IBKR_GATEWAY_URL: httpUrl.default('https://localhost:5000/v1/api'),
-    DEDUP_WINDOW_S: positiveInt.max(86_400).default(10),
-    RECONCILE_INTERVAL_S: positiveInt.min(5).default(60),
-    SLOW_QUERY_MS: positiveInt.default(200),
-    DLQ_RETENTION_DAYS: positiveInt.default(30),
-  })
+const envObject = z.object({
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  DATABASE_URL: mysqlUrl.default('mysql://root@127.0.0.1:3306/fillpath'),
+  DATABASE_READ_URL: mysqlUrl.optional(),
+  DB_POOL_SIZE: positiveInt.max(500).default(10),
+  DB_QUEUE_LIMIT: z.coerce.number().int().min(1).default(500),
+  REDIS_URL: redisUrl.default('redis://127.0.0.1:6379'),
+  // Each queue's keys live under `<prefix>:{<queue>}` so Redis Cluster keeps one queue in one slot.
+  BULLMQ_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,48}$/, 'letters, digits, _ and - only')
+    .default('fillpath'),
+  PORT: port.default(3000),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  WORKER_PORT: port.default(3001),
+  PUBLIC_BASE_URL: httpUrl.default('http://localhost:3000'),
+  JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  ENCRYPTION_KEYS: encryptionKeys.optional(),
+  CORS_ORIGINS: commaList.default([]),
+  TRUST_PROXY: z.string().default('false'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_PRETTY: bool.optional(),
+  SENTRY_DSN: z.string().url().optional(),
+  BODY_LIMIT_BYTES: positiveInt.default(1_048_576),
+  REQUEST_TIMEOUT_MS: positiveInt.default(15_000),
+  TRPC_MAX_BATCH_SIZE: positiveInt.max(100).default(10),
+  SHUTDOWN_TIMEOUT_MS: positiveInt.default(25_000),
+  ALPACA_PAPER_URL: httpUrl.default('https://paper-api.alpaca.markets'),
+  ALPACA_LIVE_URL: httpUrl.default('https://api.alpaca.markets'),
+  TRADOVATE_DEMO_URL: httpUrl.default('https://demo.tradovateapi.com/v1'),
+  TRADOVATE_LIVE_URL: httpUrl.default('https://live.tradovateapi.com/v1'),
+  IBKR_GATEWAY_URL: httpUrl.default('https://localhost:5000/v1/api'),
+  DEDUP_WINDOW_S: positiveInt.max(86_400).default(10),
+  RECONCILE_INTERVAL_S: positiveInt.min(5).default(60),
+  SLOW_QUERY_MS: positiveInt.default(200),
+  DLQ_RETENTION_DAYS: positiveInt.default(30),
+});
+
+/** Every variable Fillpath reads; .env.example lists exactly these. */
+export const ENV_KEYS = Object.keys(envObject.shape);
+
+export const envSchema = envObject
   .superRefine((env, ctx) => {
     if (env.NODE_ENV !== 'production') return;
     if (!env.JWT_SECRET) ctx.addIssue({ code: 'custom', path: ['JWT_SECRET'], message: 'is required in production' });
@@ -125,11 +130,17 @@ export const envSchema = z
 
 export type Env = z.infer<typeof envSchema>;
 
-/** `true`/`false`, a hop count, or a comma list of addresses/CIDRs, as Fastify's trustProxy accepts. */
-function parseTrustProxy(value: string): boolean | number | string[] {
+/**
+ * `true`/`false`, a hop count, or a comma list of addresses/CIDRs, in the forms Fastify's trustProxy accepts (a hop
+ * count becomes the function Fastify would build from it).
+ */
+function parseTrustProxy(value: string): boolean | string[] | ((address: string, hop: number) => boolean) {
   if (value === 'true') return true;
   if (value === 'false' || value === '') return false;
-  if (/^\d+$/.test(value)) return Number(value);
+  if (/^\d+$/.test(value)) {
+    const hops = Number(value);
+    return (_address, hop) => hop < hops;
+  }
   return value.split(',').map((s) => s.trim());
 }
 

@@ -1,0 +1,38 @@
+/**
+ * api process: Fastify with tRPC, the HTTP routes and the probes. Shutdown on SIGTERM/SIGINT: readiness goes false,
+ * the server stops accepting and lets in-flight requests finish, then Redis and MySQL close, all under
+ * SHUTDOWN_TIMEOUT_MS.
+ */
+import { buildApp } from './app.ts';
+import { createDatabase } from './db/client.ts';
+import { createRedis } from './jobs/connection.ts';
+import { env } from './lib/env.ts';
+import { createLifecycle, handleShutdownSignals, runShutdown } from './lib/lifecycle.ts';
+import { logger } from './lib/logger.ts';
+import { installProcessGuards } from './lib/process-guards.ts';
+
+const startedAt = performance.now();
+installProcessGuards(logger);
+
+const lifecycle = createLifecycle();
+const database = createDatabase({ url: env.DATABASE_URL, poolSize: env.DB_POOL_SIZE, queueLimit: env.DB_QUEUE_LIMIT });
+const redis = createRedis(env.REDIS_URL, 'producer', logger);
+const app = await buildApp({ database, redis, lifecycle });
+
+handleShutdownSignals(
+  lifecycle,
+  () =>
+    runShutdown(
+      [
+        { name: 'http', run: () => app.close() },
+        { name: 'redis', run: () => redis.quit() },
+        { name: 'database', run: () => database.close() },
+      ],
+      env.SHUTDOWN_TIMEOUT_MS,
+      logger,
+    ),
+  logger,
+);
+
+await app.listen({ port: env.PORT, host: env.HOST });
+logger.info({ port: env.PORT, startupMs: Math.round(performance.now() - startedAt) }, 'api listening');

@@ -1,0 +1,88 @@
+/**
+ * buildApp(deps) → a Fastify instance with every route registered but not listening: the api entry listens on it,
+ * tests drive it with `inject` or a real port.
+ */
+import cors from '@fastify/cors';
+import helmet from '@fastify/helmet';
+import type { AnyRouter } from '@trpc/server';
+import { type FastifyTRPCPluginOptions, fastifyTRPCPlugin } from '@trpc/server/adapters/fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Redis } from 'ioredis';
+import type { DatabaseHandle } from './db/client.ts';
+import { httpErrorHandler, sendHttpError } from './http/errors.ts';
+import { registerHealthRoutes } from './http/health.ts';
+import { env } from './lib/env.ts';
+import type { Lifecycle } from './lib/lifecycle.ts';
+import { logger as defaultLogger, type Logger } from './lib/logger.ts';
+import { newRequestId } from './lib/request-id.ts';
+import { appRouter } from './trpc/app-router.ts';
+import { createContextFactory } from './trpc/context.ts';
+
+export const TRPC_PREFIX = '/api/v1/trpc';
+
+export interface AppDeps {
+  database: DatabaseHandle;
+  /** The producer connection: fails fast when Redis is down. */
+  redis: Redis;
+  lifecycle: Lifecycle;
+}
+
+export interface BuildAppOptions {
+  /** Tests serve extra procedures; production serves appRouter. */
+  router?: AnyRouter;
+  logger?: Logger;
+}
+
+export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Promise<FastifyInstance> {
+  const loggerInstance: FastifyBaseLogger = options.logger ?? defaultLogger;
+  const app = Fastify({
+    loggerInstance,
+    bodyLimit: env.BODY_LIMIT_BYTES,
+    requestTimeout: env.REQUEST_TIMEOUT_MS,
+    trustProxy: env.TRUST_PROXY,
+    // Batched tRPC paths (`a.b,c.d,…`) travel as one URL parameter.
+    routerOptions: { maxParamLength: 5_000 },
+    requestIdHeader: false,
+    genReqId: (request) => newRequestId(request.headers['x-request-id']),
+    return503OnClosing: true,
+  });
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+
+  await app.register(helmet, {
+    // An API serves no documents: forbid everything a browser could load or frame.
+    contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
+    frameguard: { action: 'deny' },
+    referrerPolicy: { policy: 'no-referrer' },
+    hsts: { maxAge: 31_536_000, includeSubDomains: true },
+  });
+  await app.register(cors, {
+    origin: (origin, callback) => callback(null, !origin || env.CORS_ORIGINS.includes(origin)),
+    credentials: true,
+    exposedHeaders: ['x-request-id', 'retry-after'],
+    maxAge: 600,
+  });
+
+  app.setErrorHandler(httpErrorHandler);
+  app.setNotFoundHandler((request, reply) =>
+    sendHttpError(reply, 404, {
+      code: 'not-found',
+      message: `No route for ${request.method} ${request.url.split('?')[0]}`,
+    }),
+  );
+
+  registerHealthRoutes(app, deps);
+
+  await app.register(fastifyTRPCPlugin, {
+    prefix: TRPC_PREFIX,
+    trpcOptions: {
+      router: options.router ?? appRouter,
+      createContext: createContextFactory(deps),
+      maxBatchSize: env.TRPC_MAX_BATCH_SIZE,
+    },
+  } satisfies FastifyTRPCPluginOptions<AnyRouter>);
+
+  return app;
+}

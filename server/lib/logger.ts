@@ -1,0 +1,67 @@
+/**
+ * pino, JSON in production and pretty in development, with secrets redacted wherever they may appear: headers,
+ * bodies, job data and the webhook token inside URLs.
+ */
+import { type BaseLogger, type Bindings, type ChildLoggerOptions, type LoggerOptions, pino } from 'pino';
+import { env } from './env.ts';
+
+/** What code may rely on: pino's logging methods and child loggers. Fastify's request loggers fit it too. */
+export type Logger = Omit<BaseLogger, 'msgPrefix'> & {
+  child(bindings: Bindings, options?: ChildLoggerOptions): Logger;
+};
+
+const SECRET_KEYS = [
+  'password',
+  'currentPassword',
+  'newPassword',
+  'passwordHash',
+  'token',
+  'accessToken',
+  'refreshToken',
+  'secret',
+  'apiSecret',
+  'apiKey',
+  'credentials',
+  'passphrase',
+  'target',
+  'authorization',
+  'cookie',
+];
+
+export const REDACT_PATHS = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'req.headers["x-api-key"]',
+  'res.headers["set-cookie"]',
+  ...SECRET_KEYS.flatMap((key) => [key, `*.${key}`, `*.*.${key}`]),
+];
+
+const WEBHOOK_TOKEN_IN_PATH = /(\/webhooks\/tradingview\/)[^/?#]+/;
+const TOKEN_IN_QUERY = /([?&](?:token|connectionParams|access_token)=)[^&]*/gi;
+
+/** Strips the webhook token and token-bearing query parameters from a URL before it is logged. */
+export function redactUrl(url: string): string {
+  return url.replace(WEBHOOK_TOKEN_IN_PATH, '$1[redacted]').replace(TOKEN_IN_QUERY, '$1[redacted]');
+}
+
+export function loggerOptions(overrides: LoggerOptions = {}): LoggerOptions {
+  return {
+    level: env.LOG_LEVEL,
+    base: { service: 'fillpath' },
+    redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    serializers: {
+      req: (req: { method?: string; url?: string; id?: string; ip?: string }) => ({
+        method: req.method,
+        url: req.url ? redactUrl(req.url) : undefined,
+        id: req.id,
+        ip: req.ip,
+      }),
+    },
+    ...(env.LOG_PRETTY
+      ? { transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l' } } }
+      : {}),
+    ...overrides,
+  };
+}
+
+export const logger: Logger = pino(loggerOptions());

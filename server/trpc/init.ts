@@ -1,0 +1,63 @@
+/**
+ * tRPC root: superjson, the error formatter and the procedure ladder publicProcedure → protectedProcedure →
+ * adminProcedure. Every procedure passes through the service-error middleware, so services throw typed errors and
+ * never TRPCError.
+ */
+import { initTRPC, TRPCError } from '@trpc/server';
+import superjson from 'superjson';
+import { ZodError, z } from 'zod';
+import type { TrpcContext } from './context.ts';
+import { appCodeFor, translateProcedureError } from './middleware/service-errors.ts';
+
+const t = initTRPC.context<TrpcContext>().create({
+  transformer: superjson,
+  // Never include stacks in answers, whatever NODE_ENV says.
+  isDev: false,
+  errorFormatter({ shape, error, ctx }) {
+    const masked = error.code === 'INTERNAL_SERVER_ERROR';
+    const zodError =
+      error.code === 'BAD_REQUEST' && error.cause instanceof ZodError ? z.flattenError(error.cause) : null;
+    return {
+      code: shape.code,
+      message: masked ? 'Internal server error' : shape.message,
+      data: {
+        code: shape.data.code,
+        httpStatus: shape.data.httpStatus,
+        path: shape.data.path,
+        appCode: appCodeFor(error),
+        requestId: ctx?.requestId ?? null,
+        zodError,
+        retryAfterS: retryAfterOf(error),
+      },
+    };
+  },
+});
+
+function retryAfterOf(error: TRPCError): number | null {
+  const cause = error.cause as { retryAfterS?: unknown } | undefined;
+  return typeof cause?.retryAfterS === 'number' ? cause.retryAfterS : null;
+}
+
+export const router = t.router;
+export const mergeRouters = t.mergeRouters;
+export const createCallerFactory = t.createCallerFactory;
+export const middleware = t.middleware;
+
+export const publicProcedure = t.procedure.use(async ({ ctx, path, type, next }) => {
+  const result = await next();
+  if (!result.ok) {
+    const translated = translateProcedureError(result.error, ctx, path, type);
+    if (translated !== result.error) throw translated;
+  }
+  return result;
+});
+
+export const protectedProcedure = publicProcedure.use(({ ctx, next }) => {
+  if (!ctx.user) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Sign in to continue' });
+  return next({ ctx: { ...ctx, user: ctx.user } });
+});
+
+export const adminProcedure = protectedProcedure.use(({ ctx, next }) => {
+  if (ctx.user.role !== 'admin') throw new TRPCError({ code: 'FORBIDDEN', message: 'Administrators only' });
+  return next();
+});

@@ -1,0 +1,49 @@
+/**
+ * Builds the real api on a loopback port against the test database and Redis, for tests that go over HTTP.
+ */
+import type { AddressInfo } from 'node:net';
+import type { AnyRouter } from '@trpc/server';
+import { type AppDeps, buildApp } from '../../server/app.ts';
+import { createDatabase } from '../../server/db/client.ts';
+import { createRedis } from '../../server/jobs/connection.ts';
+import { env } from '../../server/lib/env.ts';
+import { createLifecycle } from '../../server/lib/lifecycle.ts';
+import { logger } from '../../server/lib/logger.ts';
+
+export interface TestApp {
+  url: string;
+  deps: AppDeps;
+  app: Awaited<ReturnType<typeof buildApp>>;
+  close(): Promise<void>;
+}
+
+export async function startTestApp(options: { router?: AnyRouter; databaseUrl?: string } = {}): Promise<TestApp> {
+  const deps: AppDeps = {
+    database: createDatabase({ url: options.databaseUrl ?? env.DATABASE_URL, poolSize: 4, queueLimit: 100 }),
+    redis: createRedis(env.REDIS_URL, 'producer', logger),
+    lifecycle: createLifecycle(),
+  };
+  const app = await buildApp(deps, { router: options.router });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const { port } = app.server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    deps,
+    app,
+    async close() {
+      await app.close();
+      deps.redis.disconnect();
+      await deps.database.close();
+    },
+  };
+}
+
+/** Polls `check` until it returns true or `timeoutMs` passes; for conditions no event announces. */
+export async function waitFor(check: () => Promise<boolean>, timeoutMs = 10_000, everyMs = 100): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((resolve) => setTimeout(resolve, everyMs));
+  }
+  throw new Error(`condition not met within ${timeoutMs} ms`);
+}

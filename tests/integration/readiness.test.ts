@@ -1,0 +1,55 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { env } from '../../server/lib/env.ts';
+import { startTestApp, type TestApp, waitFor } from '../helpers/app.ts';
+import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.ts';
+
+// The api reaches the real test database through a proxy the test can cut, so MariaDB itself keeps running.
+let proxy: TcpProxy;
+let server: TestApp;
+
+beforeAll(async () => {
+  const target = new URL(env.DATABASE_URL);
+  proxy = await startTcpProxy(target.hostname, Number(target.port || 3306));
+  const viaProxy = new URL(env.DATABASE_URL);
+  viaProxy.hostname = '127.0.0.1';
+  viaProxy.port = String(proxy.port);
+  server = await startTestApp({ databaseUrl: viaProxy.toString() });
+});
+afterAll(async () => {
+  await server.close();
+  await proxy.close();
+});
+
+async function ready() {
+  const response = await fetch(`${server.url}/health/ready`);
+  return { status: response.status, body: (await response.json()) as { ok: boolean; failing: string[] } };
+}
+
+describe('readiness', () => {
+  it('is 200 when MySQL, Redis and migrations are fine, 503 while the database is unreachable, 200 again after', async () => {
+    // Redis connects in the background after start-up; readiness reports it until then.
+    await waitFor(async () => (await ready()).status === 200);
+    expect(await ready()).toEqual({ status: 200, body: { ok: true, status: 'ready', failing: [] } });
+    expect((await fetch(`${server.url}/health`)).status).toBe(200);
+
+    await proxy.cut();
+    const down = await ready();
+    expect(down.status).toBe(503);
+    expect(down.body.failing).toContain('database');
+    expect((await fetch(`${server.url}/health/live`)).status).toBe(200);
+    const summary = await (await fetch(`${server.url}/health`)).json();
+    expect(summary).toMatchObject({ ok: false, status: 'degraded', components: { database: 'down', redis: 'ok' } });
+    expect(JSON.stringify(summary)).not.toMatch(/mysql:\/\/|root@|127\.0\.0\.1/);
+
+    await proxy.restore();
+    await waitFor(async () => (await ready()).status === 200);
+  });
+
+  it('is 503 with "draining" once shutdown has begun, while liveness stays 200', async () => {
+    server.deps.lifecycle.startDraining();
+    const draining = await ready();
+    expect(draining.status).toBe(503);
+    expect(draining.body.failing).toEqual(['draining']);
+    expect((await fetch(`${server.url}/health/live`)).status).toBe(200);
+  });
+});
