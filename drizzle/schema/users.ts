@@ -1,0 +1,27 @@
+import { boolean, mysqlEnum, mysqlTable, uniqueIndex, varchar } from 'drizzle-orm/mysql-core';
+import { USER_ROLES } from '#shared/enums.ts';
+import { id, softDelete, timestamps, utc } from './_columns.ts';
+
+/** No foreign keys out. Tables pointing here decide what a hard delete of a user does (see their comments). */
+export const users = mysqlTable(
+  'users',
+  {
+    id: id(),
+    // RFC 5321 caps a forward path at 254 characters; the utf8mb4_unicode_ci collation makes the key case-blind.
+    email: varchar('email', { length: 254 }).notNull(),
+    passwordHash: varchar('password_hash', { length: 255 }).notNull(),
+    name: varchar('name', { length: 100 }).notNull(),
+    role: mysqlEnum('role', USER_ROLES).notNull().default('user'),
+    // Global kill switch: when false no signal of this user becomes an order.
+    tradingEnabled: boolean('trading_enabled').notNull().default(true),
+    // Set by admin users.disable; a disabled user cannot log in or refresh.
+    disabledAt: utc('disabled_at'),
+    lastLoginAt: utc('last_login_at'),
+    ...timestamps(),
+    ...softDelete(),
+  },
+  (t) => [
+    // Login and registration: one live account per address; a deleted account frees it.
+    uniqueIndex('users_email_live_uq').on(t.email, t.live),
+  ],
+);

@@ -1,0 +1,61 @@
+/**
+ * The current worker's test database (set up by tests/setup), through the same pool factory the app uses, so tests
+ * see exactly what production code sees (UTC sessions, big numbers and decimals as strings).
+ */
+import { TransactionRollbackError } from 'drizzle-orm';
+import { afterAll } from 'vitest';
+import { createDatabase, type Database, type DatabaseHandle } from '../../server/db/client.ts';
+
+/** The test database URL; read at call time because per-file setup assigns it after module imports are hoisted. */
+export function testDatabaseUrl(): string {
+  const url = process.env.DATABASE_URL;
+  if (!url) throw new Error('DATABASE_URL is unset: tests/setup/per-file.ts did not run');
+  return url;
+}
+
+/**
+ * Call at the top level of a test file: returns a pool + drizzle handle for the file and closes it after the
+ * file's tests. Pools connect lazily, so an unused handle costs nothing.
+ */
+export function useTestDatabase(): DatabaseHandle {
+  const handle = createDatabase({ url: testDatabaseUrl(), poolSize: 4, queueLimit: 100 });
+  afterAll(() => handle.close());
+  return handle;
+}
+
+type Tx = Parameters<Parameters<Database['transaction']>[0]>[0];
+
+/** Runs `fn` in a transaction that is always rolled back, for tests that must leave no rows behind. */
+export async function withRollback<T>(db: Database, fn: (tx: Tx) => Promise<T>): Promise<T> {
+  let result: T | undefined;
+  try {
+    await db.transaction(async (tx) => {
+      result = await fn(tx);
+      tx.rollback();
+    });
+  } catch (error) {
+    if (!(error instanceof TransactionRollbackError)) throw error;
+  }
+  return result as T;
+}
+
+/** The MySQL error code (e.g. `ER_DUP_ENTRY`) of a failed query, looking through drizzle's DrizzleQueryError. */
+export function sqlErrorCode(error: unknown): string | undefined {
+  let current: unknown = error;
+  for (let depth = 0; depth < 5 && current; depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string') return code;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+/** Resolves to the MySQL error code the promise rejects with; fails the test if it resolves. */
+export async function rejectionCode(promise: Promise<unknown>): Promise<string | undefined> {
+  try {
+    await promise;
+  } catch (error) {
+    return sqlErrorCode(error);
+  }
+  throw new Error('expected the query to fail, but it succeeded');
+}
