@@ -15,7 +15,7 @@ export interface QueueConfig {
 }
 
 export function queuePrefix(name: QueueName): string {
-  return `${env.BULLMQ_PREFIX}:{${name}}`;
+  return `${env.REDIS_PREFIX}:{${name}}`;
 }
 
 export function createQueue(config: QueueConfig, connection: Redis, log: Logger): Queue {

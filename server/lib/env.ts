@@ -78,8 +78,8 @@ const envObject = z.object({
   DB_POOL_SIZE: positiveInt.max(500).default(10),
   DB_QUEUE_LIMIT: z.coerce.number().int().min(1).default(500),
   REDIS_URL: redisUrl.default('redis://127.0.0.1:6379'),
-  // Each queue's keys live under `<prefix>:{<queue>}` so Redis Cluster keeps one queue in one slot.
-  BULLMQ_PREFIX: z
+  // Every Redis key starts with this; queues live under `<prefix>:{<queue>}` so Redis Cluster keeps a queue in one slot.
+  REDIS_PREFIX: z
     .string()
     .regex(/^[A-Za-z0-9_-]{1,48}$/, 'letters, digits, _ and - only')
     .default('fillpath'),

@@ -6,19 +6,30 @@
 export const DEFAULT_DATABASE_URL = 'mysql://root@127.0.0.1:3306/fillpath';
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 
-/** `mysql://…/fillpath` → `mysql://…/fillpath_test_<poolId>` (the base name is kept so shared servers stay tidy). */
-export function workerDatabaseUrl(baseUrl: string, poolId: number): string {
+/**
+ * Test resources are named per run (the vitest main process id) and per worker, so two runs on one machine (a
+ * developer's and CI's, or two engineers') never drop each other's databases or flush each other's keys.
+ */
+export function testRunId(pid: number = process.pid): string {
+  return pid.toString(36);
+}
+
+/** The database-name prefix of every test database made from `baseUrl`, e.g. `fillpath_t`. */
+export function testDatabasePrefix(baseUrl: string): string {
+  const base = new URL(baseUrl).pathname.replace(/^\//, '') || 'fillpath';
+  return `${base}_t`;
+}
+
+/** `mysql://…/fillpath` → `mysql://…/fillpath_t<run>_<poolId>`. */
+export function workerDatabaseUrl(baseUrl: string, runId: string, poolId: number): string {
   const url = new URL(baseUrl);
-  const base = url.pathname.replace(/^\//, '') || 'fillpath';
-  url.pathname = `/${base}_test_${poolId}`;
+  url.pathname = `/${testDatabasePrefix(baseUrl)}${runId}_${poolId}`;
   return url.toString();
 }
 
-/** Each worker gets its own Redis logical database, so FLUSHDB in one never touches another (or DB 0 of dev). */
-export function workerRedisUrl(baseUrl: string, poolId: number): string {
-  const url = new URL(baseUrl);
-  url.pathname = `/${poolId}`;
-  return url.toString();
+/** The Redis key prefix of one worker of one run; all of the app's keys start with it (REDIS_PREFIX). */
+export function workerRedisPrefix(runId: string, poolId: number): string {
+  return `fpt${runId}w${poolId}`;
 }
 
 /** Tables a clean slate keeps: seeded reference data and the migrator's bookkeeping. */
@@ -28,5 +39,6 @@ declare module 'vitest' {
   export interface ProvidedContext {
     baseDatabaseUrl: string;
     baseRedisUrl: string;
+    testRunId: string;
   }
 }

@@ -1,34 +1,86 @@
 /**
- * Runs once per `vitest run`: one fresh, migrated database per worker (fillpath_test_1 … _<maxWorkers>), so test
- * files in different workers never see each other's rows. Test infrastructure may read process.env directly.
+ * Runs once per `vitest run`: one fresh, migrated database per worker (fillpath_t<run>_1 … _<maxWorkers>), so test
+ * files in different workers never see each other's rows, and two runs never see each other's. Databases and Redis
+ * keys left by runs whose process is gone are swept first; this run's are removed at the end.
+ * Test infrastructure may read process.env directly.
  */
 import mysql from 'mysql2/promise';
 import type { TestProject } from 'vitest/node';
 import { migrateDatabase } from '../../server/db/migrate.ts';
-import { DEFAULT_DATABASE_URL, DEFAULT_REDIS_URL, workerDatabaseUrl } from './databases.ts';
+import {
+  DEFAULT_DATABASE_URL,
+  DEFAULT_REDIS_URL,
+  testDatabasePrefix,
+  testRunId,
+  workerDatabaseUrl,
+} from './databases.ts';
+import { deleteRedisKeys } from './redis.ts';
 
-export default async function setup(project: TestProject): Promise<void> {
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const baseDatabaseUrl = process.env.DATABASE_URL || DEFAULT_DATABASE_URL;
   const baseRedisUrl = process.env.REDIS_URL || DEFAULT_REDIS_URL;
+  const runId = testRunId();
   project.provide('baseDatabaseUrl', baseDatabaseUrl);
   project.provide('baseRedisUrl', baseRedisUrl);
+  project.provide('testRunId', runId);
 
   const workers = Math.max(1, project.config.maxWorkers || 1);
+  const urls = Array.from({ length: workers }, (_, i) => workerDatabaseUrl(baseDatabaseUrl, runId, i + 1));
   const serverUrl = new URL(baseDatabaseUrl);
   serverUrl.pathname = '/';
   const conn = await mysql.createConnection({ uri: serverUrl.toString() });
   try {
-    const urls = Array.from({ length: workers }, (_, i) => workerDatabaseUrl(baseDatabaseUrl, i + 1));
-    for (const url of urls) {
-      await conn.query(`DROP DATABASE IF EXISTS \`${new URL(url).pathname.slice(1)}\``);
-    }
+    await dropDatabases(conn, await staleDatabases(conn, testDatabasePrefix(baseDatabaseUrl)));
+    await dropDatabases(
+      conn,
+      urls.map((url) => new URL(url).pathname.slice(1)),
+    );
     // Each database has its own migration lock, so the workers' databases migrate in parallel.
     await Promise.all(urls.map((url) => migrateDatabase(url)));
   } catch (error) {
+    await conn.end();
     throw new Error(
       `test database setup failed against ${serverUrl.host}: ${error instanceof Error ? error.message : error}`,
     );
-  } finally {
-    await conn.end();
   }
+  await conn.end();
+  await deleteRedisKeys(baseRedisUrl, `fpt${runId}w*`);
+
+  return async () => {
+    const teardown = await mysql.createConnection({ uri: serverUrl.toString() });
+    try {
+      await dropDatabases(
+        teardown,
+        urls.map((url) => new URL(url).pathname.slice(1)),
+      );
+    } finally {
+      await teardown.end();
+    }
+    await deleteRedisKeys(baseRedisUrl, `fpt${runId}w*`);
+  };
+}
+
+/** Test databases whose run (the pid in their name) no longer exists. */
+async function staleDatabases(conn: mysql.Connection, prefix: string): Promise<string[]> {
+  const [rows] = await conn.query<mysql.RowDataPacket[]>('SHOW DATABASES');
+  const pattern = new RegExp(`^${prefix}([0-9a-z]+)_\\d+$`);
+  return rows
+    .map((row) => String(Object.values(row)[0]))
+    .filter((name) => {
+      const run = pattern.exec(name)?.[1];
+      return run !== undefined && !processAlive(Number.parseInt(run, 36));
+    });
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+async function dropDatabases(conn: mysql.Connection, names: string[]): Promise<void> {
+  for (const name of names) await conn.query(`DROP DATABASE IF EXISTS \`${name}\``);
 }

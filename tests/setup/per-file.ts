@@ -1,21 +1,23 @@
 /**
  * Runs in the worker before each test file (and before the file's imports, so server/lib/env.ts sees these
- * values): point the file at its worker's database and Redis DB, then give it a clean slate.
+ * values): point the file at its worker's database and Redis key prefix, then give it a clean slate.
  */
 
-import { Redis } from 'ioredis';
 import mysql from 'mysql2/promise';
 import { inject } from 'vitest';
-import { PRESERVED_TABLES, workerDatabaseUrl, workerRedisUrl } from './databases.ts';
+import { PRESERVED_TABLES, workerDatabaseUrl, workerRedisPrefix } from './databases.ts';
+import { deleteRedisKeys } from './redis.ts';
 
 const poolId = Number(process.env.VITEST_POOL_ID ?? '1') || 1;
-process.env.DATABASE_URL = workerDatabaseUrl(inject('baseDatabaseUrl'), poolId);
-process.env.REDIS_URL = workerRedisUrl(inject('baseRedisUrl'), poolId);
+const runId = inject('testRunId');
+process.env.DATABASE_URL = workerDatabaseUrl(inject('baseDatabaseUrl'), runId, poolId);
+process.env.REDIS_URL = inject('baseRedisUrl');
+process.env.REDIS_PREFIX = workerRedisPrefix(runId, poolId);
 process.env.NODE_ENV = 'test';
 process.env.LOG_LEVEL ??= 'silent';
 
 await emptyDatabase(process.env.DATABASE_URL);
-await flushRedis(process.env.REDIS_URL);
+await deleteRedisKeys(process.env.REDIS_URL, `${process.env.REDIS_PREFIX}*`);
 
 /**
  * Empties every table but the preserved ones. DELETE with foreign-key checks off, in one round trip: measured at
@@ -34,15 +36,5 @@ async function emptyDatabase(url: string): Promise<void> {
     await conn.query(`SET FOREIGN_KEY_CHECKS = 0; ${deletes} SET FOREIGN_KEY_CHECKS = 1;`);
   } finally {
     await conn.end();
-  }
-}
-
-async function flushRedis(url: string): Promise<void> {
-  const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1, connectTimeout: 2_000 });
-  try {
-    await redis.connect();
-    await redis.flushdb();
-  } finally {
-    redis.disconnect();
   }
 }
