@@ -73,3 +73,9 @@ export class BrokerRejected extends ServiceError {
   readonly code = 'broker-rejected';
   readonly status = 422;
 }
+
+/** Input that passed the schema but breaks a business rule (e.g. a password equal to the email). */
+export class InvalidInput extends ServiceError {
+  readonly code = 'validation-failed';
+  readonly status = 400;
+}

@@ -9,7 +9,15 @@ import { ZodError, z } from 'zod';
 import type { TrpcContext } from './context.ts';
 import { appCodeFor, translateProcedureError } from './middleware/service-errors.ts';
 
-const t = initTRPC.context<TrpcContext>().create({
+/**
+ * Procedure metadata. `rateClass` picks the per-user rate limit: queries default to `read`, mutations to `write`;
+ * mutations that call a broker declare `broker`.
+ */
+export interface ProcedureMeta {
+  rateClass?: 'read' | 'write' | 'broker';
+}
+
+const t = initTRPC.context<TrpcContext>().meta<ProcedureMeta>().create({
   transformer: superjson,
   // Never include stacks in answers, whatever NODE_ENV says.
   isDev: false,

@@ -1,0 +1,31 @@
+/**
+ * Free text from users (names, descriptions, comments) is stored as plain text with no markup: every tag and
+ * attribute is removed, entity-encoded markup is decoded and removed too, and what remains is plain characters the
+ * React app can render as text.
+ */
+import DOMPurify from 'isomorphic-dompurify';
+
+const ENTITIES: Record<string, string> = { '&amp;': '&', '&lt;': '<', '&gt;': '>', '&quot;': '"', '&#39;': "'" };
+
+function decodeEntities(value: string): string {
+  return value.replace(/&(?:amp|lt|gt|quot|#39);/g, (entity) => ENTITIES[entity] ?? entity);
+}
+
+export function sanitizeText(value: string): string {
+  let current = value.normalize('NFC');
+  // Repeat until stable: `&lt;script&gt;` decodes to `<script>`, which the next round removes.
+  for (let round = 0; round < 5; round++) {
+    const next = decodeEntities(
+      DOMPurify.sanitize(current, { ALLOWED_TAGS: [], ALLOWED_ATTR: [], KEEP_CONTENT: true }),
+    );
+    if (next === current) break;
+    current = next;
+  }
+  // Control characters other than tab and newline have no place in a name or description.
+  return current.replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/g, '').trim();
+}
+
+/** Sanitizes an optional value, keeping null/undefined as they are. */
+export function sanitizeOptional<T extends string | null | undefined>(value: T): T {
+  return (typeof value === 'string' ? sanitizeText(value) : value) as T;
+}

@@ -1,0 +1,26 @@
+import { changePasswordInput, loginInput, refreshInput, registerInput } from '#shared/schemas/auth.ts';
+import { changePassword } from '../../services/auth/change-password.ts';
+import { login } from '../../services/auth/login.ts';
+import { logout } from '../../services/auth/logout.ts';
+import { me } from '../../services/auth/me.ts';
+import { refresh } from '../../services/auth/refresh.ts';
+import { register } from '../../services/auth/register.ts';
+import { serviceContext } from '../context.ts';
+import { protectedProcedure, publicProcedure, router } from '../init.ts';
+
+export const authRouter = router({
+  register: publicProcedure.input(registerInput).mutation(({ ctx, input }) => register(serviceContext(ctx), input)),
+  login: publicProcedure.input(loginInput).mutation(({ ctx, input }) => login(serviceContext(ctx), input)),
+  refresh: publicProcedure
+    .input(refreshInput)
+    .mutation(({ ctx, input }) => refresh(serviceContext(ctx), input.refreshToken)),
+  logout: publicProcedure
+    .input(refreshInput)
+    .mutation(({ ctx, input }) => logout(serviceContext(ctx), input.refreshToken)),
+  me: protectedProcedure.query(({ ctx }) => me(serviceContext(ctx), ctx.user.id)),
+  changePassword: protectedProcedure
+    .input(changePasswordInput)
+    .mutation(({ ctx, input }) =>
+      changePassword(serviceContext(ctx), { userId: ctx.user.id, sessionFamily: ctx.user.sessionFamily }, input),
+    ),
+});

@@ -1,0 +1,161 @@
+import { eq } from 'drizzle-orm';
+import { SignJWT } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { auditLogs } from '../../drizzle/schema/audit_logs.ts';
+import { sessions } from '../../drizzle/schema/sessions.ts';
+import { env } from '../../server/lib/env.ts';
+import { startTestApp, type TestApp } from '../helpers/app.ts';
+import { apiClient, signUp, trpcFailure } from '../helpers/client.ts';
+
+let server: TestApp;
+beforeAll(async () => {
+  server = await startTestApp();
+});
+afterAll(() => server.close());
+
+const db = () => server.deps.database.db;
+async function auditActions(userId: number) {
+  const rows = await db().select().from(auditLogs).where(eq(auditLogs.userId, userId));
+  return rows.map((row) => row.action);
+}
+
+describe('register and login', () => {
+  it('registers, signs in and answers me() with the caller only', async () => {
+    const alice = await signUp(server.url, 'Alice');
+    expect(await alice.client.auth.me.query()).toMatchObject({
+      id: alice.id,
+      email: alice.email,
+      name: 'Alice',
+      role: 'user',
+    });
+
+    const again = await apiClient(server.url).auth.login.mutate({
+      email: alice.email.toUpperCase(),
+      password: alice.password,
+    });
+    expect(again.user).toEqual({ id: alice.id, email: alice.email, name: 'Alice', role: 'user' });
+    expect(again.expiresIn).toBe(900);
+    expect(await auditActions(alice.id)).toEqual(expect.arrayContaining(['auth.register', 'auth.login']));
+  });
+
+  it('refuses weak passwords and a password equal to the email, with field errors', async () => {
+    const anon = apiClient(server.url);
+    const short = await trpcFailure(() =>
+      anon.auth.register.mutate({ email: 'a@example.com', password: 'short', name: 'A' }),
+    );
+    expect(short.data?.appCode).toBe('validation-failed');
+    expect(short.data?.zodError?.fieldErrors).toHaveProperty('password');
+    const same = await trpcFailure(() =>
+      anon.auth.register.mutate({ email: 'same@example.com', password: 'same@example.com', name: 'A' }),
+    );
+    expect(same.data?.zodError?.fieldErrors).toHaveProperty('password');
+  });
+
+  it('refuses a second account with the same email as a conflict', async () => {
+    const alice = await signUp(server.url);
+    const error = await trpcFailure(() =>
+      apiClient(server.url).auth.register.mutate({ email: alice.email, password: 'another-password-1', name: 'B' }),
+    );
+    expect(error.data?.appCode).toBe('conflict');
+  });
+
+  it('gives the same answer for an unknown email and a wrong password, and audits the failure', async () => {
+    const alice = await signUp(server.url);
+    const anon = apiClient(server.url);
+    const wrong = await trpcFailure(() => anon.auth.login.mutate({ email: alice.email, password: 'wrong-password-1' }));
+    const unknown = await trpcFailure(() =>
+      anon.auth.login.mutate({ email: 'nobody-here@example.com', password: 'wrong-password-1' }),
+    );
+    expect([wrong.data?.code, wrong.message]).toEqual([unknown.data?.code, unknown.message]);
+    expect(wrong.data?.code).toBe('UNAUTHORIZED');
+    expect(await auditActions(alice.id)).toContain('auth.login_failed');
+  });
+});
+
+describe('access tokens', () => {
+  async function meWith(token: string) {
+    return trpcFailure(() => apiClient(server.url, token).auth.me.query());
+  }
+  const secret = new TextEncoder().encode(env.JWT_SECRET);
+  const base = (sub: string) =>
+    new SignJWT({ role: 'user' }).setProtectedHeader({ alg: 'HS256' }).setSubject(sub).setIssuedAt();
+
+  it('refuses a missing, tampered, expired, wrong-audience, wrong-issuer or unsigned token', async () => {
+    const alice = await signUp(server.url);
+    const [header, payload, signature] = alice.accessToken.split('.');
+    const forged = JSON.parse(Buffer.from(payload ?? '', 'base64url').toString());
+    const tampered = `${header}.${Buffer.from(JSON.stringify({ ...forged, role: 'admin' })).toString('base64url')}.${signature}`;
+    const sub = String(alice.id);
+    const expired = await base(sub)
+      .setIssuer('fillpath')
+      .setAudience('fillpath-api')
+      .setExpirationTime(Math.floor(Date.now() / 1000) - 60)
+      .sign(secret);
+    const wrongAudience = await base(sub)
+      .setIssuer('fillpath')
+      .setAudience('other-api')
+      .setExpirationTime('5m')
+      .sign(secret);
+    const wrongIssuer = await base(sub)
+      .setIssuer('evil')
+      .setAudience('fillpath-api')
+      .setExpirationTime('5m')
+      .sign(secret);
+    const unsigned = `${Buffer.from('{"alg":"none"}').toString('base64url')}.${payload}.`;
+    const otherKey = await base(sub)
+      .setIssuer('fillpath')
+      .setAudience('fillpath-api')
+      .setExpirationTime('5m')
+      .sign(new TextEncoder().encode('x'.repeat(40)));
+
+    expect((await trpcFailure(() => apiClient(server.url).auth.me.query())).data?.code).toBe('UNAUTHORIZED');
+    for (const token of [tampered, expired, wrongAudience, wrongIssuer, unsigned, otherKey]) {
+      expect((await meWith(token)).data?.code).toBe('UNAUTHORIZED');
+    }
+  });
+});
+
+describe('refresh tokens', () => {
+  it('rotates on every use; presenting a rotated token revokes the whole family and is audited', async () => {
+    const alice = await signUp(server.url);
+    const anon = apiClient(server.url);
+    const first = await anon.auth.refresh.mutate({ refreshToken: alice.refreshToken });
+    expect(first.refreshToken).not.toBe(alice.refreshToken);
+    const second = await anon.auth.refresh.mutate({ refreshToken: first.refreshToken });
+
+    // The stolen original comes back: the family dies, including the newest token.
+    const reuse = await trpcFailure(() => anon.auth.refresh.mutate({ refreshToken: alice.refreshToken }));
+    expect(reuse.data?.code).toBe('UNAUTHORIZED');
+    const after = await trpcFailure(() => anon.auth.refresh.mutate({ refreshToken: second.refreshToken }));
+    expect(after.data?.code).toBe('UNAUTHORIZED');
+    expect(await auditActions(alice.id)).toContain('auth.refresh_reuse');
+    const live = (await db().select().from(sessions).where(eq(sessions.userId, alice.id))).filter((s) => !s.revokedAt);
+    expect(live).toHaveLength(0);
+  });
+
+  it('logout ends the family; changePassword keeps the caller signed in and revokes other sessions', async () => {
+    const alice = await signUp(server.url);
+    const anon = apiClient(server.url);
+    const laptop = await anon.auth.login.mutate({ email: alice.email, password: alice.password });
+
+    const changed = await alice.client.auth.changePassword.mutate({
+      currentPassword: alice.password,
+      newPassword: 'a-brand-new-password',
+    });
+    expect(changed.sessionsRevoked).toBe(1);
+    expect((await trpcFailure(() => anon.auth.refresh.mutate({ refreshToken: laptop.refreshToken }))).data?.code).toBe(
+      'UNAUTHORIZED',
+    );
+    const mine = await anon.auth.refresh.mutate({ refreshToken: alice.refreshToken });
+    expect(
+      (await trpcFailure(() => anon.auth.login.mutate({ email: alice.email, password: alice.password }))).data?.code,
+    ).toBe('UNAUTHORIZED');
+    await anon.auth.login.mutate({ email: alice.email, password: 'a-brand-new-password' });
+
+    await anon.auth.logout.mutate({ refreshToken: mine.refreshToken });
+    expect((await trpcFailure(() => anon.auth.refresh.mutate({ refreshToken: mine.refreshToken }))).data?.code).toBe(
+      'UNAUTHORIZED',
+    );
+    expect(await auditActions(alice.id)).toEqual(expect.arrayContaining(['auth.password_change', 'auth.logout']));
+  });
+});
