@@ -22,6 +22,7 @@ export function sanitizeText(value: string): string {
     current = next;
   }
   // Control characters other than tab and newline have no place in a name or description.
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
   return current.replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/g, '').trim();
 }
 

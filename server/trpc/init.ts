@@ -17,29 +17,32 @@ export interface ProcedureMeta {
   rateClass?: 'read' | 'write' | 'broker';
 }
 
-const t = initTRPC.context<TrpcContext>().meta<ProcedureMeta>().create({
-  transformer: superjson,
-  // Never include stacks in answers, whatever NODE_ENV says.
-  isDev: false,
-  errorFormatter({ shape, error, ctx }) {
-    const masked = error.code === 'INTERNAL_SERVER_ERROR';
-    const zodError =
-      error.code === 'BAD_REQUEST' && error.cause instanceof ZodError ? z.flattenError(error.cause) : null;
-    return {
-      code: shape.code,
-      message: masked ? 'Internal server error' : shape.message,
-      data: {
-        code: shape.data.code,
-        httpStatus: shape.data.httpStatus,
-        path: shape.data.path,
-        appCode: appCodeFor(error),
-        requestId: ctx?.requestId ?? null,
-        zodError,
-        retryAfterS: retryAfterOf(error),
-      },
-    };
-  },
-});
+const t = initTRPC
+  .context<TrpcContext>()
+  .meta<ProcedureMeta>()
+  .create({
+    transformer: superjson,
+    // Never include stacks in answers, whatever NODE_ENV says.
+    isDev: false,
+    errorFormatter({ shape, error, ctx }) {
+      const masked = error.code === 'INTERNAL_SERVER_ERROR';
+      const zodError =
+        error.code === 'BAD_REQUEST' && error.cause instanceof ZodError ? z.flattenError(error.cause) : null;
+      return {
+        code: shape.code,
+        message: masked ? 'Internal server error' : shape.message,
+        data: {
+          code: shape.data.code,
+          httpStatus: shape.data.httpStatus,
+          path: shape.data.path,
+          appCode: appCodeFor(error),
+          requestId: ctx?.requestId ?? null,
+          zodError,
+          retryAfterS: retryAfterOf(error),
+        },
+      };
+    },
+  });
 
 function retryAfterOf(error: TRPCError): number | null {
   const cause = error.cause as { retryAfterS?: unknown } | undefined;
