@@ -19,3 +19,9 @@ export interface ServiceContext {
   ip?: string;
   userAgent?: string;
 }
+
+/** The id of the signed-in user acting, for owner-scoped queries. Procedures behind protectedProcedure always have one. */
+export function actingUserId(ctx: ServiceContext): number {
+  if (ctx.actor.type !== 'user') throw new Error(`expected a user actor, got ${ctx.actor.type}`);
+  return ctx.actor.userId;
+}
