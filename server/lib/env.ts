@@ -93,6 +93,8 @@ const envObject = z.object({
   TRUST_PROXY: z.string().default('false'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LOG_PRETTY: bool.optional(),
+  // Append logs to this file instead of stdout (debugging, and the test suite's secret-leak check).
+  LOG_FILE: z.string().min(1).optional(),
   SENTRY_DSN: z.string().url().optional(),
   BODY_LIMIT_BYTES: positiveInt.default(1_048_576),
   REQUEST_TIMEOUT_MS: positiveInt.default(15_000),

@@ -57,11 +57,14 @@ export function loggerOptions(overrides: LoggerOptions = {}): LoggerOptions {
         ip: req.ip,
       }),
     },
-    ...(env.LOG_PRETTY
+    ...(env.LOG_PRETTY && !env.LOG_FILE
       ? { transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l' } } }
       : {}),
     ...overrides,
   };
 }
 
-export const logger: Logger = pino(loggerOptions());
+// Synchronous file writes: a test worker or crashing process must not lose its last lines.
+export const logger: Logger = env.LOG_FILE
+  ? pino(loggerOptions(), pino.destination({ dest: env.LOG_FILE, append: true, sync: true, mkdir: true }))
+  : pino(loggerOptions());

@@ -25,7 +25,7 @@ async function freePort(): Promise<number> {
 
 async function startProcess(entry: string, env: Record<string, string>) {
   const child = spawn(process.execPath, [entry], {
-    env: { ...process.env, LOG_LEVEL: 'info', LOG_PRETTY: 'false', ...env },
+    env: { ...process.env, LOG_LEVEL: 'info', LOG_PRETTY: 'false', LOG_FILE: '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.push(child);

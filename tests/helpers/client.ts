@@ -6,6 +6,7 @@ import { createTRPCClient, httpLink, TRPCClientError } from '@trpc/client';
 import type { AnyRouter } from '@trpc/server';
 import superjson from 'superjson';
 import type { AppRouter } from '../../server/trpc/app-router.ts';
+import { rememberSecret } from './secrets.ts';
 
 export type ApiClient = ReturnType<typeof createTRPCClient<AppRouter>>;
 
@@ -35,6 +36,7 @@ export async function signUp(baseUrl: string, name = 'Test Trader'): Promise<Sig
   const email = `trader-${randomUUID().slice(0, 8)}@example.com`;
   const password = `pw-${randomUUID()}`;
   const result = await apiClient(baseUrl).auth.register.mutate({ email, password, name });
+  rememberSecret(password, result.accessToken, result.refreshToken);
   return {
     id: result.user.id,
     email,

@@ -14,6 +14,7 @@ import {
   testRunId,
   workerDatabaseUrl,
 } from './databases.ts';
+import { findLeaks, removeRunFiles } from './log-secrecy.ts';
 import { deleteRedisKeys } from './redis.ts';
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
@@ -47,6 +48,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
   await deleteRedisKeys(baseRedisUrl, `fpt${runId}w*`);
 
   return async () => {
+    const { lines, leaks } = findLeaks(runId);
+    removeRunFiles(runId);
     const teardown = await mysql.createConnection({ uri: serverUrl.toString() });
     try {
       await dropDatabases(
@@ -57,6 +60,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
       await teardown.end();
     }
     await deleteRedisKeys(baseRedisUrl, `fpt${runId}w*`);
+    if (leaks.length > 0) {
+      throw new Error(`secrets leaked into the logs (${lines} lines checked):\n${leaks.slice(0, 20).join('\n')}`);
+    }
   };
 }
 

@@ -6,6 +6,7 @@
 import mysql from 'mysql2/promise';
 import { inject } from 'vitest';
 import { PRESERVED_TABLES, workerDatabaseUrl, workerRedisPrefix } from './databases.ts';
+import { logFilePath, secretsFilePath } from './log-secrecy.ts';
 import { deleteRedisKeys } from './redis.ts';
 
 const poolId = Number(process.env.VITEST_POOL_ID ?? '1') || 1;
@@ -14,7 +15,10 @@ process.env.DATABASE_URL = workerDatabaseUrl(inject('baseDatabaseUrl'), runId, p
 process.env.REDIS_URL = inject('baseRedisUrl');
 process.env.REDIS_PREFIX = workerRedisPrefix(runId, poolId);
 process.env.NODE_ENV = 'test';
-process.env.LOG_LEVEL ??= 'silent';
+// Everything is logged, at debug level, into one file per run: the end-of-run check looks there for leaked secrets.
+process.env.LOG_LEVEL ??= 'debug';
+process.env.LOG_FILE ??= logFilePath(runId);
+process.env.FILLPATH_TEST_SECRETS_FILE = secretsFilePath(runId);
 
 await emptyDatabase(process.env.DATABASE_URL);
 await deleteRedisKeys(process.env.REDIS_URL, `${process.env.REDIS_PREFIX}*`);
