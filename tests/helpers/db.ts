@@ -5,6 +5,7 @@
 import { TransactionRollbackError } from 'drizzle-orm';
 import { afterAll } from 'vitest';
 import { createDatabase, type Database, type DatabaseHandle } from '../../server/db/client.ts';
+import { mysqlErrorCode } from '../../server/db/errors.ts';
 
 /** The test database URL; read at call time because per-file setup assigns it after module imports are hoisted. */
 export function testDatabaseUrl(): string {
@@ -39,23 +40,12 @@ export async function withRollback<T>(db: Database, fn: (tx: Tx) => Promise<T>):
   return result as T;
 }
 
-/** The MySQL error code (e.g. `ER_DUP_ENTRY`) of a failed query, looking through drizzle's DrizzleQueryError. */
-export function sqlErrorCode(error: unknown): string | undefined {
-  let current: unknown = error;
-  for (let depth = 0; depth < 5 && current; depth++) {
-    const code = (current as { code?: unknown }).code;
-    if (typeof code === 'string') return code;
-    current = (current as { cause?: unknown }).cause;
-  }
-  return undefined;
-}
-
 /** Resolves to the MySQL error code the promise rejects with; fails the test if it resolves. */
 export async function rejectionCode(promise: Promise<unknown>): Promise<string | undefined> {
   try {
     await promise;
   } catch (error) {
-    return sqlErrorCode(error);
+    return mysqlErrorCode(error);
   }
   throw new Error('expected the query to fail, but it succeeded');
 }
