@@ -21,3 +21,15 @@ export const dateRange = z
     message: '`from` must be earlier than `to`',
     path: ['to'],
   });
+
+/**
+ * A non-negative decimal(20,8) as a string: at most 12 integer digits and 8 decimals, no sign, no exponent. Money and
+ * quantities travel as strings so they never pass through a float.
+ */
+export const decimalString = z
+  .string()
+  .trim()
+  .regex(/^\d{1,12}(\.\d{1,8})?$/, 'must be a decimal with at most 12 integer digits and 8 decimals');
+
+/** A decimalString greater than zero. */
+export const positiveDecimalString = decimalString.refine((value) => /[1-9]/.test(value), 'must be greater than 0');

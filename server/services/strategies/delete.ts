@@ -1,0 +1,29 @@
+import { eq } from 'drizzle-orm';
+import { strategies } from '#drizzle/schema/strategies.ts';
+import { emitAudit } from '../../audit/emit.ts';
+import { softDeleteSet } from '../../db/soft-delete.ts';
+import { withTransaction } from '../../db/transaction.ts';
+import { actingUserId, type ServiceContext } from '../context.ts';
+import { auditSettings } from './settings.ts';
+import { loadOwnedStrategy } from './view.ts';
+
+/**
+ * Soft-deletes the strategy: its name is free again, its webhook token answers 404 like an unknown one, and its
+ * history (logs, orders, trades) stays.
+ */
+export async function deleteStrategy(ctx: ServiceContext, id: number): Promise<{ ok: true }> {
+  return withTransaction(ctx, async (tx) => {
+    const before = await loadOwnedStrategy(tx, ctx, id, { forUpdate: true });
+    await tx
+      .update(strategies)
+      .set(softDeleteSet(actingUserId(ctx)))
+      .where(eq(strategies.id, id));
+    await emitAudit(tx, ctx, {
+      action: 'strategy.delete',
+      resourceType: 'strategy',
+      resourceId: id,
+      oldValue: auditSettings(before),
+    });
+    return { ok: true as const };
+  });
+}
