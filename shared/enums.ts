@@ -117,3 +117,22 @@ export type ReconciliationStatus = (typeof RECONCILIATION_STATUSES)[number];
 
 export const ASSET_CLASSES = ['future', 'equity', 'option', 'crypto', 'forex'] as const;
 export type AssetClass = (typeof ASSET_CLASSES)[number];
+
+/**
+ * What a notification is about. Channels subscribe to a subset (NULL = all); not a database ENUM (notifications.type
+ * is a varchar), so adding one needs no migration.
+ */
+export const NOTIFICATION_TYPES = [
+  'order.filled',
+  'order.partially_filled',
+  'order.rejected',
+  'order.failed',
+  'signal.rejected',
+  'signal.staged',
+  'broker.session_expired',
+  'broker.session_restored',
+  'reconciliation.mismatch',
+  'dead_letter.created',
+  'channel.failing',
+] as const;
+export type NotificationType = (typeof NOTIFICATION_TYPES)[number];

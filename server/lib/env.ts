@@ -109,6 +109,8 @@ const envObject = z.object({
   RECONCILE_INTERVAL_S: positiveInt.min(5).default(60),
   SLOW_QUERY_MS: positiveInt.default(200),
   DLQ_RETENTION_DAYS: positiveInt.default(30),
+  // Lets notification channels target http:// URLs and private, loopback or link-local addresses (tests, local fakes).
+  ALLOW_PRIVATE_NOTIFY_TARGETS: bool.default(false),
 });
 
 /** Every variable Fillpath reads; .env.example lists exactly these. */

@@ -1,3 +1,14 @@
-import { router } from '../init.ts';
+import { z } from 'zod';
+import { accountView, setTradingEnabledInput } from '#shared/schemas/account.ts';
+import { getAccount } from '../../services/account/get.ts';
+import { setTradingEnabled } from '../../services/account/set-trading-enabled.ts';
+import { serviceContext } from '../context.ts';
+import { protectedProcedure, router } from '../init.ts';
 
-export const accountRouter = router({});
+export const accountRouter = router({
+  get: protectedProcedure.output(accountView).query(({ ctx }) => getAccount(serviceContext(ctx))),
+  setTradingEnabled: protectedProcedure
+    .input(setTradingEnabledInput)
+    .output(z.object({ tradingEnabled: z.boolean() }))
+    .mutation(({ ctx, input }) => setTradingEnabled(serviceContext(ctx), input)),
+});

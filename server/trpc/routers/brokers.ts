@@ -1,3 +1,35 @@
-import { router } from '../init.ts';
+import { z } from 'zod';
+import {
+  connectInput,
+  connectionIdInput,
+  connectionPage,
+  connectionView,
+  getConnectionsInput,
+  updateConnectionInput,
+} from '#shared/schemas/brokers.ts';
+import { connect } from '../../services/brokers/connections/connect.ts';
+import { disconnect } from '../../services/brokers/connections/disconnect.ts';
+import { getConnections } from '../../services/brokers/connections/list.ts';
+import { updateConnection } from '../../services/brokers/connections/update.ts';
+import { serviceContext } from '../context.ts';
+import { protectedProcedure, router } from '../init.ts';
 
-export const brokersRouter = router({});
+// Output schemas list only safe fields: credentials can never leave through an answer, whatever a verb returns.
+export const brokersRouter = router({
+  getConnections: protectedProcedure
+    .input(getConnectionsInput)
+    .output(connectionPage)
+    .query(({ ctx, input }) => getConnections(serviceContext(ctx), input)),
+  connect: protectedProcedure
+    .input(connectInput)
+    .output(connectionView)
+    .mutation(({ ctx, input }) => connect(serviceContext(ctx), input)),
+  updateConnection: protectedProcedure
+    .input(updateConnectionInput)
+    .output(connectionView)
+    .mutation(({ ctx, input }) => updateConnection(serviceContext(ctx), input)),
+  disconnect: protectedProcedure
+    .input(connectionIdInput)
+    .output(z.object({ ok: z.literal(true), routingRulesDeactivated: z.number() }))
+    .mutation(({ ctx, input }) => disconnect(serviceContext(ctx), input.id)),
+});

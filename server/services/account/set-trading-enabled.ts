@@ -1,0 +1,39 @@
+import { and, eq } from 'drizzle-orm';
+import { users } from '#drizzle/schema/users.ts';
+import type { SetTradingEnabledInput } from '#shared/schemas/account.ts';
+import { emitAudit } from '../../audit/emit.ts';
+import { notDeleted } from '../../db/soft-delete.ts';
+import { withTransaction } from '../../db/transaction.ts';
+import { actingUserId, type ServiceContext } from '../context.ts';
+import { NotFound } from '../errors.ts';
+
+/**
+ * Flips the caller's global kill switch. Signal execution reads users.trading_enabled before placing any order, so
+ * turning it off stops new orders at once; orders already at the broker are not cancelled. Audited every time, even
+ * when the value does not change, because the trader pressed the switch.
+ */
+export async function setTradingEnabled(
+  ctx: ServiceContext,
+  input: SetTradingEnabledInput,
+): Promise<{ tradingEnabled: boolean }> {
+  const userId = actingUserId(ctx);
+  return withTransaction(ctx, async (tx) => {
+    const [user] = await tx
+      .select({ tradingEnabled: users.tradingEnabled })
+      .from(users)
+      .where(and(eq(users.id, userId), notDeleted(users)))
+      .for('update');
+    if (!user) throw new NotFound('User');
+    if (user.tradingEnabled !== input.enabled) {
+      await tx.update(users).set({ tradingEnabled: input.enabled }).where(eq(users.id, userId));
+    }
+    await emitAudit(tx, ctx, {
+      action: 'user.trading_enabled',
+      resourceType: 'user',
+      resourceId: userId,
+      oldValue: { tradingEnabled: user.tradingEnabled },
+      newValue: { tradingEnabled: input.enabled },
+    });
+    return { tradingEnabled: input.enabled };
+  });
+}
