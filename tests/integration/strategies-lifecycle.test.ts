@@ -54,6 +54,25 @@ describe('delete', () => {
     expect(reused.id).not.toBe(strategy.id);
     expect((await auditOf(strategy.id)).map((audit) => audit.action)).toEqual(['strategy.create', 'strategy.delete']);
   });
+
+  it("removes the strategy's routing rules with it, so no signal is routed from a deleted strategy", async () => {
+    const { strategy } = await newStrategy();
+    const connection = await client.brokers.connect.mutate({
+      broker: 'ibkr',
+      name: `IBKR for ${strategy.name}`,
+      credentials: { accountId: 'DU7654321' },
+    });
+    const rule = await client.routing.create.mutate({ strategyId: strategy.id, brokerConnectionId: connection.id });
+    await client.strategies.delete.mutate({ id: strategy.id });
+
+    const rules = await client.routing.list.query({ limit: 100 });
+    expect(rules.items.map((item) => item.id)).not.toContain(rule.id);
+    const ruleAudit = await db()
+      .select()
+      .from(auditLogs)
+      .where(and(eq(auditLogs.resourceType, 'routing_rule'), eq(auditLogs.resourceId, String(rule.id))));
+    expect(ruleAudit.map((audit) => audit.action)).toEqual(['routing_rule.create', 'routing_rule.delete']);
+  });
 });
 
 describe('webhook URL', () => {

@@ -4,12 +4,13 @@ import { emitAudit } from '../../audit/emit.ts';
 import { softDeleteSet } from '../../db/soft-delete.ts';
 import { withTransaction } from '../../db/transaction.ts';
 import { actingUserId, type ServiceContext } from '../context.ts';
+import { deactivateRoutingRules } from '../routing/deactivate.ts';
 import { auditSettings } from './settings.ts';
 import { loadOwnedStrategy } from './view.ts';
 
 /**
- * Soft-deletes the strategy: its name is free again, its webhook token answers 404 like an unknown one, and its
- * history (logs, orders, trades) stays.
+ * Soft-deletes the strategy and its routing rules: its name is free again, its webhook token answers 404 like an
+ * unknown one, and its history (logs, orders, trades) stays.
  */
 export async function deleteStrategy(ctx: ServiceContext, id: number): Promise<{ ok: true }> {
   return withTransaction(ctx, async (tx) => {
@@ -18,6 +19,7 @@ export async function deleteStrategy(ctx: ServiceContext, id: number): Promise<{
       .update(strategies)
       .set(softDeleteSet(actingUserId(ctx)))
       .where(eq(strategies.id, id));
+    await deactivateRoutingRules(tx, ctx, { strategyId: id }, 'strategy.delete');
     await emitAudit(tx, ctx, {
       action: 'strategy.delete',
       resourceType: 'strategy',
