@@ -11,12 +11,15 @@ import type { Redis } from 'ioredis';
 import type { DatabaseHandle } from './db/client.ts';
 import { httpErrorHandler, sendHttpError } from './http/errors.ts';
 import { registerHealthRoutes } from './http/health.ts';
+import { registerGlobalRateLimit } from './http/rate-limit.ts';
 import { env } from './lib/env.ts';
 import type { Lifecycle } from './lib/lifecycle.ts';
 import { logger as defaultLogger, type Logger } from './lib/logger.ts';
+import { createRateLimiters, type RateLimitConfig } from './lib/rate-limit.ts';
 import { newRequestId } from './lib/request-id.ts';
 import { appRouter } from './trpc/app-router.ts';
 import { createContextFactory } from './trpc/context.ts';
+import { retryAfterResponseMeta } from './trpc/middleware/rate-limit.ts';
 
 export const TRPC_PREFIX = '/api/v1/trpc';
 
@@ -31,6 +34,8 @@ export interface BuildAppOptions {
   /** Tests serve extra procedures; production serves appRouter. */
   router?: AnyRouter;
   logger?: Logger;
+  /** Budgets replacing the defaults of server/lib/rate-limit.ts (tests use small ones). */
+  rateLimits?: Partial<RateLimitConfig>;
 }
 
 export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Promise<FastifyInstance> {
@@ -65,6 +70,10 @@ export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Pr
     maxAge: 600,
   });
 
+  // After CORS, so a browser can read a 429 and its Retry-After.
+  const rateLimiters = createRateLimiters(deps.redis, options.logger ?? defaultLogger, options.rateLimits);
+  registerGlobalRateLimit(app, rateLimiters.globalPerIp);
+
   app.setErrorHandler(httpErrorHandler);
   app.setNotFoundHandler((request, reply) =>
     sendHttpError(reply, 404, {
@@ -79,8 +88,9 @@ export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Pr
     prefix: TRPC_PREFIX,
     trpcOptions: {
       router: options.router ?? appRouter,
-      createContext: createContextFactory(deps),
+      createContext: createContextFactory(deps, rateLimiters),
       maxBatchSize: env.TRPC_MAX_BATCH_SIZE,
+      responseMeta: retryAfterResponseMeta,
     },
   } satisfies FastifyTRPCPluginOptions<AnyRouter>);
 

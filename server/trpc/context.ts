@@ -5,6 +5,7 @@
 import type { CreateFastifyContextOptions } from '@trpc/server/adapters/fastify';
 import type { AppDeps } from '../app.ts';
 import type { Logger } from '../lib/logger.ts';
+import type { RateLimiters } from '../lib/rate-limit.ts';
 import { InvalidAccessToken, verifyAccessToken } from '../lib/tokens.ts';
 import type { ServiceContext } from '../services/context.ts';
 
@@ -21,6 +22,8 @@ export interface TrpcContext {
   ip: string;
   userAgent: string | undefined;
   user: SessionUser | null;
+  /** The app's limiters (built once per app by buildApp). */
+  rateLimiters: RateLimiters;
 }
 
 async function callerOf(authorization: string | undefined): Promise<SessionUser | null> {
@@ -35,7 +38,7 @@ async function callerOf(authorization: string | undefined): Promise<SessionUser 
   }
 }
 
-export function createContextFactory(deps: AppDeps) {
+export function createContextFactory(deps: AppDeps, rateLimiters: RateLimiters) {
   return async ({ req }: CreateFastifyContextOptions): Promise<TrpcContext> => {
     const user = await callerOf(req.headers.authorization);
     return {
@@ -45,6 +48,7 @@ export function createContextFactory(deps: AppDeps) {
       ip: req.ip,
       userAgent: req.headers['user-agent'],
       user,
+      rateLimiters,
     };
   };
 }

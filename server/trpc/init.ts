@@ -6,7 +6,9 @@
 import { initTRPC, TRPCError } from '@trpc/server';
 import superjson from 'superjson';
 import { ZodError, z } from 'zod';
+import { isActiveAdmin } from '../services/admin/is-active-admin.ts';
 import type { TrpcContext } from './context.ts';
+import { enforceUserRateLimit, rateClassOf } from './middleware/rate-limit.ts';
 import { appCodeFor, translateProcedureError } from './middleware/service-errors.ts';
 
 /**
@@ -63,12 +65,19 @@ export const publicProcedure = t.procedure.use(async ({ ctx, path, type, next })
   return result;
 });
 
-export const protectedProcedure = publicProcedure.use(({ ctx, next }) => {
+export const protectedProcedure = publicProcedure.use(async ({ ctx, meta, type, next }) => {
   if (!ctx.user) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Sign in to continue' });
+  await enforceUserRateLimit(ctx, ctx.user.id, rateClassOf(meta, type));
   return next({ ctx: { ...ctx, user: ctx.user } });
 });
 
-export const adminProcedure = protectedProcedure.use(({ ctx, next }) => {
-  if (ctx.user.role !== 'admin') throw new TRPCError({ code: 'FORBIDDEN', message: 'Administrators only' });
+/**
+ * The token's role is checked first (ordinary users cost no query); the database then confirms it, so a demoted or
+ * disabled administrator loses access at once instead of when their access token expires.
+ */
+export const adminProcedure = protectedProcedure.use(async ({ ctx, next }) => {
+  if (ctx.user.role !== 'admin' || !(await isActiveAdmin(ctx.deps.database.db, ctx.user.id))) {
+    throw new TRPCError({ code: 'FORBIDDEN', message: 'Administrators only' });
+  }
   return next();
 });

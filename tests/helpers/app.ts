@@ -9,6 +9,7 @@ import { createRedis } from '../../server/jobs/connection.ts';
 import { env } from '../../server/lib/env.ts';
 import { createLifecycle } from '../../server/lib/lifecycle.ts';
 import { logger } from '../../server/lib/logger.ts';
+import type { RateLimitConfig } from '../../server/lib/rate-limit.ts';
 
 export interface TestApp {
   url: string;
@@ -17,13 +18,22 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-export async function startTestApp(options: { router?: AnyRouter; databaseUrl?: string } = {}): Promise<TestApp> {
+export interface TestAppOptions {
+  router?: AnyRouter;
+  databaseUrl?: string;
+  /** e.g. a TCP proxy in front of Redis, to cut it. */
+  redisUrl?: string;
+  /** Small budgets, so a test reaches a limit in a few calls. */
+  rateLimits?: Partial<RateLimitConfig>;
+}
+
+export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   const deps: AppDeps = {
     database: createDatabase({ url: options.databaseUrl ?? env.DATABASE_URL, poolSize: 4, queueLimit: 100 }),
-    redis: createRedis(env.REDIS_URL, 'producer', logger),
+    redis: createRedis(options.redisUrl ?? env.REDIS_URL, 'producer', logger),
     lifecycle: createLifecycle(),
   };
-  const app = await buildApp(deps, { router: options.router });
+  const app = await buildApp(deps, { router: options.router, rateLimits: options.rateLimits });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const { port } = app.server.address() as AddressInfo;
   return {

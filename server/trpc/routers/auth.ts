@@ -7,10 +7,19 @@ import { refresh } from '../../services/auth/refresh.ts';
 import { register } from '../../services/auth/register.ts';
 import { serviceContext } from '../context.ts';
 import { protectedProcedure, publicProcedure, router } from '../init.ts';
+import { beginLoginAttempt } from '../middleware/rate-limit.ts';
+
+// Before `.input()`: the attempt counts before the input is parsed or the password checked.
+const rateLimitedLogin = publicProcedure.use(async ({ ctx, getRawInput, next }) => {
+  const attempt = await beginLoginAttempt(ctx, await getRawInput());
+  const result = await next();
+  if (result.ok) await attempt.succeeded();
+  return result;
+});
 
 export const authRouter = router({
   register: publicProcedure.input(registerInput).mutation(({ ctx, input }) => register(serviceContext(ctx), input)),
-  login: publicProcedure.input(loginInput).mutation(({ ctx, input }) => login(serviceContext(ctx), input)),
+  login: rateLimitedLogin.input(loginInput).mutation(({ ctx, input }) => login(serviceContext(ctx), input)),
   refresh: publicProcedure
     .input(refreshInput)
     .mutation(({ ctx, input }) => refresh(serviceContext(ctx), input.refreshToken)),
