@@ -7,6 +7,7 @@ import { strategies } from '../../drizzle/schema/strategies.ts';
 import { aadFor, DecryptionError, decryptSecret, randomToken, sha256Hex } from '../../server/lib/crypto.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { type SignedInUser, signUp, trpcFailure } from '../helpers/client.ts';
+import { rememberSecret } from '../helpers/secrets.ts';
 
 let server: TestApp;
 beforeAll(async () => {
@@ -26,6 +27,7 @@ const TRADOVATE = {
   sec: 'tradovate-api-secret-f00d',
 };
 const SECRETS = [ALPACA.keyId, ALPACA.secretKey, TRADOVATE.password, TRADOVATE.sec];
+rememberSecret(...SECRETS, 'rotated-alpaca-secret-9876', 'a-new-password-1');
 
 function expectNoSecrets(value: unknown) {
   const raw = JSON.stringify(value);

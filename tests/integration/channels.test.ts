@@ -6,6 +6,7 @@ import { aadFor, DecryptionError, decryptSecret } from '../../server/lib/crypto.
 import { env } from '../../server/lib/env.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { type SignedInUser, signUp, trpcFailure } from '../helpers/client.ts';
+import { rememberSecret } from '../helpers/secrets.ts';
 
 let server: TestApp;
 beforeAll(async () => {
@@ -27,6 +28,7 @@ const WEBHOOK = {
   secret: 'webhook-hmac-secret-0001',
 };
 const SECRETS = [DISCORD_TOKEN, 'slack-secret-path', BOT_TOKEN, 'webhook-hmac-secret-0001', '/hooks/fillpath'];
+rememberSecret(...SECRETS.filter((secret) => secret !== '/hooks/fillpath'));
 
 function expectNoSecrets(value: unknown) {
   const raw = JSON.stringify(value);
