@@ -10,6 +10,7 @@ import { env } from './lib/env.ts';
 import { createLifecycle, handleShutdownSignals, runShutdown } from './lib/lifecycle.ts';
 import { logger } from './lib/logger.ts';
 import { installProcessGuards } from './lib/process-guards.ts';
+import { warmSanitizer } from './lib/sanitize.ts';
 
 const startedAt = performance.now();
 installProcessGuards(logger);
@@ -34,5 +35,7 @@ handleShutdownSignals(
   logger,
 );
 
+// Loaded before listening: once the api reports ready it is never stalled by loading the sanitizer's DOM.
+await warmSanitizer();
 await app.listen({ port: env.PORT, host: env.HOST });
 logger.info({ port: env.PORT, startupMs: Math.round(performance.now() - startedAt) }, 'api listening');

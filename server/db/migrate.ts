@@ -4,12 +4,12 @@
  * on that same connection: a second process waits for the first, then finds nothing pending.
  */
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { drizzle } from 'drizzle-orm/mysql2';
 import { migrate } from 'drizzle-orm/mysql2/migrator';
 import mysql, { type Connection, type Pool, type PoolConnection, type RowDataPacket } from 'mysql2/promise';
+import { projectPath } from '../lib/paths.ts';
 
-const MIGRATIONS_FOLDER = fileURLToPath(new URL('../../drizzle/migrations', import.meta.url));
+const MIGRATIONS_FOLDER = projectPath('drizzle', 'migrations');
 const MIGRATIONS_TABLE = '__drizzle_migrations';
 const DEFAULT_LOCK_TIMEOUT_S = 60;
 

@@ -4,12 +4,11 @@
  * environment variables win over it.
  */
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { config as loadDotenv } from 'dotenv';
 import { z } from 'zod';
+import { projectPath } from './paths.ts';
 
-const projectRoot = fileURLToPath(new URL('../../', import.meta.url));
-const dotenvPath = `${projectRoot}.env`;
+const dotenvPath = projectPath('.env');
 if (existsSync(dotenvPath)) loadDotenv({ path: dotenvPath, override: false, quiet: true });
 
 const DEV_JWT_SECRET = 'dev-only-jwt-secret-change-me-0123456789abcdef';

@@ -3,7 +3,24 @@
  * attribute is removed, entity-encoded markup is decoded and removed too, and what remains is plain characters the
  * React app can render as text.
  */
-import DOMPurify from 'isomorphic-dompurify';
+import { createRequire } from 'node:module';
+import type DOMPurifyModule from 'isomorphic-dompurify';
+
+type Purifier = typeof DOMPurifyModule;
+let purifier: Purifier | undefined;
+
+/**
+ * DOMPurify brings a whole DOM (jsdom: about a second and ~90 MB), so only processes that sanitize load it: the api
+ * before it listens (warmSanitizer), anything else synchronously on first use.
+ */
+export async function warmSanitizer(): Promise<void> {
+  purifier ??= (await import('isomorphic-dompurify')).default;
+}
+
+function loadPurifier(): Purifier {
+  purifier ??= createRequire(import.meta.url)('isomorphic-dompurify') as Purifier;
+  return purifier;
+}
 
 const ENTITIES: Record<string, string> = { '&amp;': '&', '&lt;': '<', '&gt;': '>', '&quot;': '"', '&#39;': "'" };
 
@@ -16,7 +33,7 @@ export function sanitizeText(value: string): string {
   // Repeat until stable: `&lt;script&gt;` decodes to `<script>`, which the next round removes.
   for (let round = 0; round < 5; round++) {
     const next = decodeEntities(
-      DOMPurify.sanitize(current, { ALLOWED_TAGS: [], ALLOWED_ATTR: [], KEEP_CONTENT: true }),
+      loadPurifier().sanitize(current, { ALLOWED_TAGS: [], ALLOWED_ATTR: [], KEEP_CONTENT: true }),
     );
     if (next === current) break;
     current = next;

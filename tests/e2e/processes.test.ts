@@ -1,14 +1,19 @@
 /**
- * The api and worker as real processes, started the way `npm start` / `npm run worker` start them: they become
- * ready, and SIGTERM drains them and exits 0.
+ * The api and worker as real processes: the production bundle (`npm start` / `npm run worker` run dist/) and the
+ * sources (`npm run dev` runs them directly). Each becomes ready, and SIGTERM drains it and exits 0.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/app.ts';
 
 const children: ChildProcess[] = [];
+beforeAll(async () => {
+  const build = spawn(process.execPath, ['scripts/build.ts'], { stdio: 'inherit' });
+  const [code] = await once(build, 'exit');
+  expect(code).toBe(0);
+});
 afterEach(() => {
   for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
 });
@@ -48,8 +53,9 @@ async function isReady(port: number) {
 }
 
 describe.each([
-  ['api', 'server/api.ts', 'PORT'],
-  ['worker', 'server/worker.ts', 'WORKER_PORT'],
+  ['api (bundle)', 'dist/api.js', 'PORT'],
+  ['worker (bundle)', 'dist/worker.js', 'WORKER_PORT'],
+  ['api (sources)', 'server/api.ts', 'PORT'],
 ])('%s process', (_name, entry, portVariable) => {
   it('becomes ready, then drains and exits 0 on SIGTERM', async () => {
     const port = await freePort();
@@ -66,7 +72,7 @@ describe.each([
 
 describe('configuration errors', () => {
   it('stop start-up with one line per bad variable and no stack', async () => {
-    const { child, output } = await startProcess('server/api.ts', { PORT: 'eighty', JWT_SECRET: 'short' });
+    const { child, output } = await startProcess('dist/api.js', { PORT: 'eighty', JWT_SECRET: 'short' });
     const [code] = await once(child, 'exit');
     expect(code).toBe(1);
     const lines = output().trim().split('\n');
