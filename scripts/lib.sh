@@ -3,7 +3,7 @@
 #   FP_ROOT                   the repository root (absolute)
 #   log / ok / warn / die     one line each on stderr, coloured when stderr is a terminal (NO_COLOR turns it off)
 #   env_or_dotenv KEY DEFAULT the environment's value, else .env's (as server/lib/env.ts reads it), else DEFAULT
-#   ensure_deps               `npm ci` when node_modules is missing or does not match package-lock.json
+#   ensure_deps               `npm install --no-save` when node_modules is missing or does not match package-lock.json
 #   ensure_node24             node_modules/.bin first on PATH, and `node -v` must be the .nvmrc major (24)
 
 [[ -n "${_FP_LIB_LOADED:-}" ]] && return 0
@@ -99,24 +99,18 @@ deps_stale_reason() {
 }
 
 # ensure_deps: install dependencies (which bring Node 24) when node_modules is missing or stale.
-# `npm ci` first. It refuses (EUSAGE, "Missing: <pkg>@ from lock file") a lockfile that lacks optional platform
-# packages the registry does not serve (here: @biomejs/cli-* for other platforms, 404), although `npm install`
-# accepts that same lockfile unchanged; then `npm install --no-save` installs exactly what package-lock.json pins.
+# `npm install --no-save` installs exactly what package-lock.json pins and writes nothing. Not `npm ci`: it refuses
+# (EUSAGE, "Missing: <pkg>@ from lock file") a lockfile that lacks optional packages of other platforms that the
+# registry does not serve (@biomejs/cli-* for other platforms answer 404 here).
 ensure_deps() {
-  local reason out rc
+  local reason
   reason=$(deps_stale_reason)
   [[ -n $reason ]] || return 0
   command -v npm >/dev/null 2>&1 ||
     die "npm is not installed: install Node.js and npm (any version; the project brings Node 24 itself) and rerun"
-  log "installing dependencies ($reason): npm ci"
-  out=$(mktemp)
-  (cd "$FP_ROOT" && npm ci --no-audit --no-fund) 2>&1 | tee "$out" >&2 && rc=0 || rc=$?
-  if [[ $rc -ne 0 ]] && grep -q 'npm error code EUSAGE' "$out" && grep -q 'from lock file' "$out"; then
-    warn "npm ci refused package-lock.json (optional packages the registry does not serve); installing it with npm install --no-save instead"
-    (cd "$FP_ROOT" && npm install --no-audit --no-fund --no-save) >&2 && rc=0 || rc=$?
-  fi
-  rm -f "$out"
-  [[ $rc -eq 0 ]] || die "installing dependencies failed (npm output above): fix the cause (network, disk, package-lock.json) and rerun"
+  log "installing dependencies ($reason): npm install --no-save"
+  (cd "$FP_ROOT" && npm install --no-audit --no-fund --no-save --loglevel=error) >&2 ||
+    die "installing dependencies failed (npm output above): fix the cause (network, disk, package-lock.json) and rerun"
   hash -r
 }
 
