@@ -3,7 +3,7 @@
  * Shutdown: readiness goes false, workers stop fetching and finish active jobs (raced against the deadline: BullMQ's
  * close has no timeout), then queues, the health server, Redis and MySQL close.
  */
-import Fastify, { type FastifyBaseLogger } from 'fastify';
+import Fastify, { type FastifyBaseLogger, LogController } from 'fastify';
 import { createDatabase } from './db/client.ts';
 import { registerHealthRoutes } from './http/health.ts';
 import { createRedis } from './jobs/connection.ts';
@@ -26,7 +26,11 @@ const producerRedis = createRedis(env.REDIS_URL, 'producer', logger);
 const maintenance = createQueue(maintenanceQueue, producerRedis, logger);
 const workers = [createWorker(maintenanceQueue, maintenanceProcessor({ database, log: logger }), workerRedis, logger)];
 
-const health = Fastify({ loggerInstance: logger as FastifyBaseLogger, disableRequestLogging: true });
+// Probes arrive every few seconds; logging each would drown the job logs.
+const health = Fastify({
+  loggerInstance: logger as FastifyBaseLogger,
+  logController: new LogController({ disableRequestLogging: true }),
+});
 registerHealthRoutes(health, { database, redis: producerRedis, lifecycle });
 
 handleShutdownSignals(
