@@ -15,6 +15,7 @@ export const APP_ERROR_CODES = [
   'batch-too-large',
   'broker-unavailable',
   'broker-rejected',
+  'broker-session-expired',
   'service-unavailable',
   'internal-error',
 ] as const;

@@ -1,16 +1,11 @@
 /**
- * The typed errors services throw. One tRPC middleware (server/trpc/middleware/service-errors.ts), one HTTP mapper
- * (server/http/errors.ts) and the job runner turn them into answers; anything else is an unexpected error and is
- * masked. `code` is the stable app code, `status` the HTTP status it maps to.
+ * The typed errors services throw (the base class lives in server/lib/service-error.ts, the broker errors in
+ * server/brokers/errors.ts). One tRPC middleware, one HTTP mapper and the job runner turn them into answers.
  */
-import type { AppErrorCode } from '#shared/errors.ts';
+import { ServiceError } from '../lib/service-error.ts';
 
-export abstract class ServiceError extends Error {
-  abstract readonly code: AppErrorCode;
-  abstract readonly status: number;
-  /** Whether a job that hits this error may succeed on a later attempt. */
-  readonly retryable: boolean = false;
-}
+export { BrokerAuthExpired, BrokerRejected, BrokerUnavailable } from '../brokers/errors.ts';
+export { ServiceError };
 
 export class NotFound extends ServiceError {
   readonly code = 'not-found';
@@ -54,24 +49,6 @@ export class ServiceUnavailable extends ServiceError {
   readonly code = 'service-unavailable';
   readonly status = 503;
   override readonly retryable = true;
-}
-
-/** The broker could not be reached or asked us to slow down: try again later. */
-export class BrokerUnavailable extends ServiceError {
-  readonly code = 'broker-unavailable';
-  readonly status = 503;
-  override readonly retryable = true;
-  readonly retryAfterMs: number | undefined;
-  constructor(message: string, options?: { retryAfterMs?: number; cause?: unknown }) {
-    super(message, { cause: options?.cause });
-    this.retryAfterMs = options?.retryAfterMs;
-  }
-}
-
-/** The broker refused the order for good (buying power, invalid order): retrying cannot help. */
-export class BrokerRejected extends ServiceError {
-  readonly code = 'broker-rejected';
-  readonly status = 422;
 }
 
 /** Input that passed the schema but breaks a business rule (e.g. a password equal to the email). */
