@@ -1,0 +1,1 @@
+export { ALPACA_PACING, createAlpacaAdapter } from './adapter.ts';
