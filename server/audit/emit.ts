@@ -5,6 +5,7 @@
 import { auditLogs } from '#drizzle/schema/audit_logs.ts';
 import type { AuditActorType } from '#shared/enums.ts';
 import type { Transaction } from '../db/transaction.ts';
+import { scrubSecrets } from '../lib/scrub.ts';
 import type { ServiceContext } from '../services/context.ts';
 
 export interface AuditEntry {
@@ -20,20 +21,8 @@ export interface AuditEntry {
   actorType?: AuditActorType;
 }
 
-const SECRET_KEY = /pass(word|phrase)|secret|token|credential|target|hash|api[-_]?key|_enc$|Enc$/i;
-const REDACTED = '[redacted]';
-
 /** A copy of `value` with every secret-looking key replaced by `[redacted]`, at any depth. */
-export function stripSecrets(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(stripSecrets);
-  if (value instanceof Date || value === null || typeof value !== 'object') return value;
-  return Object.fromEntries(
-    Object.entries(value as Record<string, unknown>).map(([key, inner]) => [
-      key,
-      SECRET_KEY.test(key) ? (inner === null || inner === undefined ? inner : REDACTED) : stripSecrets(inner),
-    ]),
-  );
-}
+export const stripSecrets = scrubSecrets;
 
 function actorOf(ctx: ServiceContext): { actorType: AuditActorType; userId: number | null } {
   switch (ctx.actor.type) {

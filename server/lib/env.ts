@@ -38,20 +38,22 @@ const httpUrl = z
   .refine((v) => /^https?:\/\//.test(v), 'must be an http(s) URL')
   .transform((v) => v.replace(/\/+$/, ''));
 
+// Messages name an entry by its position, never by its text: a mistyped value may be a raw key.
 const encryptionKeys = z.string().transform((value, ctx) => {
   const keys: { kid: string; key: Buffer }[] = [];
-  for (const part of value
+  const entries = value
     .split(',')
     .map((p) => p.trim())
-    .filter(Boolean)) {
+    .filter(Boolean);
+  for (const [index, part] of entries.entries()) {
     const [kid, b64, extra] = part.split(':');
     const key = b64 ? Buffer.from(b64, 'base64') : Buffer.alloc(0);
     if (!kid || !/^[A-Za-z0-9_-]{1,16}$/.test(kid) || extra !== undefined || key.length !== 32) {
-      ctx.addIssue({ code: 'custom', message: `entry "${kid ?? part}" must be kid:base64-of-32-bytes` });
+      ctx.addIssue({ code: 'custom', message: `entry ${index + 1} must be kid:base64-of-32-bytes` });
       return z.NEVER;
     }
     if (keys.some((k) => k.kid === kid)) {
-      ctx.addIssue({ code: 'custom', message: `key id "${kid}" appears twice` });
+      ctx.addIssue({ code: 'custom', message: `entry ${index + 1} repeats key id "${kid}"` });
       return z.NEVER;
     }
     keys.push({ kid, key });
@@ -71,7 +73,9 @@ const commaList = z.string().transform((v) =>
 );
 
 const envObject = z.object({
-  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  // Production unless said otherwise: a deploy that forgets NODE_ENV must not run on the development secrets.
+  // `npm run dev` writes NODE_ENV=development into .env on first run; the test setup sets `test`.
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('production'),
   DATABASE_URL: mysqlUrl.default('mysql://root@127.0.0.1:3306/fillpath'),
   DATABASE_READ_URL: mysqlUrl.optional(),
   DB_POOL_SIZE: positiveInt.max(500).default(10),

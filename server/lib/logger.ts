@@ -1,39 +1,23 @@
 /**
  * pino, JSON in production and pretty in development, with secrets redacted wherever they may appear: headers,
- * bodies, job data and the webhook token inside URLs.
+ * any field with a secret's name (server/lib/scrub.ts), errors (no SQL text or bound values) and the webhook token
+ * inside URLs.
  */
 import { type BaseLogger, type Bindings, type ChildLoggerOptions, type LoggerOptions, pino } from 'pino';
 import { env } from './env.ts';
+import { scrubError, scrubSecrets } from './scrub.ts';
 
 /** What code may rely on: pino's logging methods and child loggers. Fastify's request loggers fit it too. */
 export type Logger = Omit<BaseLogger, 'msgPrefix'> & {
   child(bindings: Bindings, options?: ChildLoggerOptions): Logger;
 };
 
-const SECRET_KEYS = [
-  'password',
-  'currentPassword',
-  'newPassword',
-  'passwordHash',
-  'token',
-  'accessToken',
-  'refreshToken',
-  'secret',
-  'apiSecret',
-  'apiKey',
-  'credentials',
-  'passphrase',
-  'target',
-  'authorization',
-  'cookie',
-];
-
+// Exact paths pino can censor without walking the object; scrubSecrets catches secret keys anywhere else.
 export const REDACT_PATHS = [
   'req.headers.authorization',
   'req.headers.cookie',
   'req.headers["x-api-key"]',
   'res.headers["set-cookie"]',
-  ...SECRET_KEYS.flatMap((key) => [key, `*.${key}`, `*.*.${key}`]),
 ];
 
 const WEBHOOK_TOKEN_IN_PATH = /(\/webhooks\/tradingview\/)[^/?#]+/;
@@ -49,7 +33,9 @@ export function loggerOptions(overrides: LoggerOptions = {}): LoggerOptions {
     level: env.LOG_LEVEL,
     base: { service: 'fillpath' },
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    formatters: { log: (object) => scrubSecrets(object) as Record<string, unknown> },
     serializers: {
+      err: scrubError,
       req: (req: { method?: string; url?: string; id?: string; ip?: string }) => ({
         method: req.method,
         url: req.url ? redactUrl(req.url) : undefined,

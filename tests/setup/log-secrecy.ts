@@ -20,6 +20,13 @@ export function rememberSecrets(file: string, ...values: string[]): void {
 const SECRET_FIELD =
   /"(password|currentPassword|newPassword|refreshToken|accessToken|secret|credentials|authorization|passphrase)":"(?!\[redacted\])/;
 
+// Secrets recognisable by their form even when no test registered them.
+const SECRET_SHAPES: Array<[string, RegExp]> = [
+  ['a password hash', /\$argon2id\$/],
+  ['a stored ciphertext', /v1:[A-Za-z0-9_-]{1,16}:[A-Za-z0-9_-]{16}:[A-Za-z0-9_-]{22}:/],
+  ['a bearer token', /Bearer [A-Za-z0-9_-]{20,}\./],
+];
+
 export function findLeaks(runId: string): { lines: number; leaks: string[] } {
   const logFile = logFilePath(runId);
   if (!existsSync(logFile)) return { lines: 0, leaks: [] };
@@ -40,6 +47,8 @@ export function findLeaks(runId: string): { lines: number; leaks: string[] } {
   lines.forEach((text, index) => {
     const field = SECRET_FIELD.exec(text)?.[1];
     if (field) leaks.push(`field "${field}" is logged unredacted on log line ${index + 1}`);
+    const shape = SECRET_SHAPES.find(([, pattern]) => pattern.test(text))?.[0];
+    if (shape) leaks.push(`${shape} appears on log line ${index + 1}`);
   });
   return { lines: lines.length, leaks };
 }

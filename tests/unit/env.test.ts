@@ -16,8 +16,8 @@ function problems(source: Record<string, string>): string[] {
 }
 
 describe('env', () => {
-  it('gives every variable a working default outside production', () => {
-    const env = parseEnv({});
+  it('gives every variable a working default in development', () => {
+    const env = parseEnv({ NODE_ENV: 'development' });
     expect(env.PORT).toBe(3000);
     expect(env.HOST).toBe('0.0.0.0');
     expect(env.DEDUP_WINDOW_S).toBe(10);
@@ -35,31 +35,46 @@ describe('env', () => {
     expect(lines.find((l) => l.startsWith('LOG_LEVEL:'))).toBeDefined();
   });
 
-  it('requires real secrets in production', () => {
-    const lines = problems({ NODE_ENV: 'production' });
-    expect(lines.map((l) => l.split(':')[0]).sort()).toEqual(['ENCRYPTION_KEYS', 'JWT_SECRET']);
+  it('requires real secrets in production, which is what an unset NODE_ENV means', () => {
+    for (const source of [{ NODE_ENV: 'production' }, {}] as Record<string, string>[]) {
+      expect(
+        problems(source)
+          .map((l) => l.split(':')[0])
+          .sort(),
+      ).toEqual(['ENCRYPTION_KEYS', 'JWT_SECRET']);
+    }
   });
 
   it('parses several encryption keys, the first one encrypting, and refuses bad ones', () => {
-    const env = parseEnv({ ENCRYPTION_KEYS: `k2:${KEY_B}, k1:${KEY_A}` });
+    const env = parseEnv({ NODE_ENV: 'test', ENCRYPTION_KEYS: `k2:${KEY_B}, k1:${KEY_A}` });
     expect(env.ENCRYPTION_KEYS.map((k) => k.kid)).toEqual(['k2', 'k1']);
-    expect(problems({ ENCRYPTION_KEYS: 'k1:dG9vLXNob3J0' })[0]).toMatch(/^ENCRYPTION_KEYS: .*32-bytes/);
-    expect(problems({ ENCRYPTION_KEYS: `k1:${KEY_A},k1:${KEY_B}` })[0]).toContain('appears twice');
+    expect(problems({ ENCRYPTION_KEYS: 'k1:dG9vLXNob3J0' })[0]).toMatch(/^ENCRYPTION_KEYS: entry 1 .*32-bytes/);
+    expect(problems({ ENCRYPTION_KEYS: `k1:${KEY_A},k1:${KEY_B}` })[0]).toContain('entry 2 repeats key id "k1"');
+    // A raw key without its id is reported by position: the key itself never reaches the error line.
+    const rawKey = problems({ ENCRYPTION_KEYS: KEY_A })[0] ?? '';
+    expect(rawKey).not.toContain(KEY_A);
   });
 
   it('treats an empty value as unset and strips trailing slashes from base URLs', () => {
-    const env = parseEnv({ PORT: '', PUBLIC_BASE_URL: 'https://fillpath.example/' });
+    const env = parseEnv({ NODE_ENV: 'test', PORT: '', PUBLIC_BASE_URL: 'https://fillpath.example/' });
     expect(env.PORT).toBe(3000);
     expect(env.PUBLIC_BASE_URL).toBe('https://fillpath.example');
   });
 
   it('parses CORS origins and trustProxy forms', () => {
-    const env = parseEnv({ CORS_ORIGINS: 'https://a.example, https://b.example', TRUST_PROXY: '10.0.0.0/8,127.0.0.1' });
+    const env = parseEnv({
+      NODE_ENV: 'test',
+      CORS_ORIGINS: 'https://a.example, https://b.example',
+      TRUST_PROXY: '10.0.0.0/8,127.0.0.1',
+    });
     expect(env.CORS_ORIGINS).toEqual(['https://a.example', 'https://b.example']);
     expect(env.TRUST_PROXY).toEqual(['10.0.0.0/8', '127.0.0.1']);
-    const twoHops = parseEnv({ TRUST_PROXY: '2' }).TRUST_PROXY as (address: string, hop: number) => boolean;
+    const twoHops = parseEnv({ NODE_ENV: 'test', TRUST_PROXY: '2' }).TRUST_PROXY as (
+      address: string,
+      hop: number,
+    ) => boolean;
     expect([twoHops('10.0.0.1', 1), twoHops('10.0.0.1', 2)]).toEqual([true, false]);
-    expect(parseEnv({ TRUST_PROXY: 'true' }).TRUST_PROXY).toBe(true);
+    expect(parseEnv({ NODE_ENV: 'test', TRUST_PROXY: 'true' }).TRUST_PROXY).toBe(true);
   });
 });
 

@@ -73,3 +73,46 @@ describe('runShutdown', () => {
     expect(order).toEqual(['database']);
   });
 });
+
+describe('error scrubbing', () => {
+  function queryError() {
+    const cause = Object.assign(new Error("Duplicate entry 'hash-9f2c1d' for key 'sessions_refresh_token_hash_uq'"), {
+      code: 'ER_DUP_ENTRY',
+      errno: 1062,
+      sql: "insert into sessions values ('$argon2id$v=19$m=19456$secret-hash')",
+      sqlMessage: "Duplicate entry 'hash-9f2c1d' for key 'sessions_refresh_token_hash_uq'",
+    });
+    return Object.assign(
+      new Error('Failed query: update broker_connections set credentials_enc = ?\nparams: v1:k1:abc:def:ghi', {
+        cause,
+      }),
+      { query: 'update broker_connections set credentials_enc = ?', params: ['v1:k1:abc:def:ghi'] },
+    );
+  }
+
+  it('keeps the error type, code and stack frames but no SQL text or bound values', () => {
+    const lines: string[] = [];
+    const log = pino(
+      { ...loggerOptions({ level: 'info' }), transport: undefined },
+      { write: (l: string) => lines.push(l) },
+    );
+    log.error({ err: queryError() }, 'unexpected procedure error');
+    const text = lines.join('');
+    for (const secret of ['v1:k1:abc', 'argon2id', 'hash-9f2c1d', 'credentials_enc = ?'])
+      expect(text).not.toContain(secret);
+    const logged = JSON.parse(text) as { err: { message: string; cause: { code: string; sqlMessage: string } } };
+    expect(logged.err.message).toBe('database query failed');
+    expect(logged.err.cause.code).toBe('ER_DUP_ENTRY');
+    expect(logged.err.cause.sqlMessage).toContain("for key 'sessions_refresh_token_hash_uq'");
+  });
+
+  it('redacts secret-named fields at any depth, whatever they are called in the audit or the logs', () => {
+    const lines: string[] = [];
+    const log = pino(
+      { ...loggerOptions({ level: 'info' }), transport: undefined },
+      { write: (l: string) => lines.push(l) },
+    );
+    log.info({ connection: { credentialsEnc: 'v1:x:y', tradovate: { sec: 'api-sec-value', botToken: 'bot-123456' } } });
+    expect(lines.join('')).not.toMatch(/v1:x:y|api-sec-value|bot-123456/);
+  });
+});
