@@ -5,6 +5,10 @@
  */
 export const APP_ERROR_CODES = [
   'validation-failed',
+  'bad-request',
+  'malformed-payload',
+  'unsupported-media-type',
+  'method-not-allowed',
   'not-found',
   'conflict',
   'forbidden',

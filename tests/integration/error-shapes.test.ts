@@ -80,6 +80,16 @@ describe('tRPC error shapes over HTTP', () => {
     expect(missing.status).toBe('rejected');
   });
 
+  it('gives protocol errors their own stable codes, never internal-error', async () => {
+    const response = await fetch(`${server.url}/api/v1/trpc/health.check`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{}',
+    });
+    expect(response.status).toBe(405);
+    expect(JSON.stringify(await response.json())).toContain('"appCode":"method-not-allowed"');
+  });
+
   it('replaces a malformed x-request-id with a generated one', async () => {
     const response = await fetch(`${server.url}/health/live`, { headers: { 'x-request-id': 'bad id\twith junk' } });
     expect(response.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);

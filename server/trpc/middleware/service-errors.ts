@@ -32,6 +32,9 @@ const APP_CODE_BY_TRPC_CODE: Partial<Record<TRPC_ERROR_CODE_KEY, AppErrorCode>> 
   PAYLOAD_TOO_LARGE: 'payload-too-large',
   TOO_MANY_REQUESTS: 'rate-limited',
   SERVICE_UNAVAILABLE: 'service-unavailable',
+  UNSUPPORTED_MEDIA_TYPE: 'unsupported-media-type',
+  METHOD_NOT_SUPPORTED: 'method-not-allowed',
+  UNPROCESSABLE_CONTENT: 'validation-failed',
 };
 
 // tRPC refuses oversized batches (maxBatchSize) before any context exists, with this message and BAD_REQUEST.
