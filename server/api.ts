@@ -4,6 +4,7 @@
  * SHUTDOWN_TIMEOUT_MS.
  */
 import { buildApp } from './app.ts';
+import { BrokerRegistry } from './brokers/registry.ts';
 import { createDatabase } from './db/client.ts';
 import { createRedis } from './jobs/connection.ts';
 import { env } from './lib/env.ts';
@@ -18,7 +19,8 @@ installProcessGuards(logger);
 const lifecycle = createLifecycle();
 const database = createDatabase({ url: env.DATABASE_URL, poolSize: env.DB_POOL_SIZE, queueLimit: env.DB_QUEUE_LIMIT });
 const redis = createRedis(env.REDIS_URL, 'producer', logger);
-const app = await buildApp({ database, redis, lifecycle });
+const brokers = new BrokerRegistry();
+const app = await buildApp({ database, redis, lifecycle, brokers });
 
 handleShutdownSignals(
   lifecycle,
@@ -26,6 +28,7 @@ handleShutdownSignals(
     runShutdown(
       [
         { name: 'http', run: () => app.close() },
+        { name: 'brokers', run: async () => brokers.close() },
         { name: 'redis', run: () => redis.quit() },
         { name: 'database', run: () => database.close() },
       ],

@@ -8,6 +8,7 @@ import type { AnyRouter } from '@trpc/server';
 import { type FastifyTRPCPluginOptions, fastifyTRPCPlugin } from '@trpc/server/adapters/fastify';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
+import type { BrokerRegistry } from './brokers/registry.ts';
 import type { DatabaseHandle } from './db/client.ts';
 import { httpErrorHandler, sendHttpError } from './http/errors.ts';
 import { registerHealthRoutes } from './http/health.ts';
@@ -28,6 +29,8 @@ export interface AppDeps {
   /** The producer connection: fails fast when Redis is down. */
   redis: Redis;
   lifecycle: Lifecycle;
+  /** One adapter, breaker and pacer per broker connection, shared by every request of this process. */
+  brokers: BrokerRegistry;
 }
 
 export interface BuildAppOptions {

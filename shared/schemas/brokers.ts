@@ -99,3 +99,27 @@ export const connectionView = z.object({
 export type ConnectionView = z.infer<typeof connectionView>;
 
 export const connectionPage = z.object({ items: z.array(connectionView), nextCursor: z.number().nullable() });
+
+/** An account summary as the broker reports it; decimals are exact strings. */
+export const brokerAccountView = z.object({
+  accountId: z.string(),
+  currency: z.string(),
+  equity: z.string(),
+  cash: z.string(),
+  buyingPower: z.string(),
+  status: z.string(),
+  tradingBlocked: z.boolean(),
+});
+
+export const testConnectionResult = z.object({ status: z.literal('connected'), account: brokerAccountView });
+
+export const getPositionsInput = z.strictObject({ connectionId: idSchema });
+
+/** A live broker position: `quantity` is signed (negative = short). */
+export const brokerPositionView = z.object({
+  symbol: z.string(),
+  quantity: z.string(),
+  avgEntryPrice: z.string(),
+  marketPrice: z.string().nullable(),
+  unrealizedPnl: z.string().nullable(),
+});

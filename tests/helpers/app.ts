@@ -4,6 +4,7 @@
 import type { AddressInfo } from 'node:net';
 import type { AnyRouter } from '@trpc/server';
 import { type AppDeps, buildApp } from '../../server/app.ts';
+import { BrokerRegistry } from '../../server/brokers/registry.ts';
 import { createDatabase } from '../../server/db/client.ts';
 import { createRedis } from '../../server/jobs/connection.ts';
 import { env } from '../../server/lib/env.ts';
@@ -25,6 +26,8 @@ export interface TestAppOptions {
   redisUrl?: string;
   /** Small budgets, so a test reaches a limit in a few calls. */
   rateLimits?: Partial<RateLimitConfig>;
+  /** Broker adapters pointed at the fakes; by default the env's broker URLs. */
+  brokers?: BrokerRegistry;
 }
 
 export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
@@ -32,8 +35,11 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     database: createDatabase({ url: options.databaseUrl ?? env.DATABASE_URL, poolSize: 4, queueLimit: 100 }),
     redis: createRedis(options.redisUrl ?? env.REDIS_URL, 'producer', logger),
     lifecycle: createLifecycle(),
+    brokers: options.brokers ?? new BrokerRegistry(),
   };
-  const app = await buildApp(deps, { router: options.router, rateLimits: options.rateLimits });
+  // Every test signs its users up from 127.0.0.1, far more than the production sign-up budget per address allows.
+  const rateLimits = { registerPerIp: { points: 10_000, durationS: 3_600 }, ...options.rateLimits };
+  const app = await buildApp(deps, { router: options.router, rateLimits });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const { port } = app.server.address() as AddressInfo;
   return {
@@ -43,6 +49,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     async close() {
       await app.close();
       deps.redis.disconnect();
+      deps.brokers.close();
       await deps.database.close();
     },
   };

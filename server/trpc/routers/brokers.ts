@@ -1,16 +1,21 @@
 import { z } from 'zod';
 import {
+  brokerPositionView,
   connectInput,
   connectionIdInput,
   connectionPage,
   connectionView,
   getConnectionsInput,
+  getPositionsInput,
+  testConnectionResult,
   updateConnectionInput,
 } from '#shared/schemas/brokers.ts';
 import { connect } from '../../services/brokers/connections/connect.ts';
 import { disconnect } from '../../services/brokers/connections/disconnect.ts';
 import { getConnections } from '../../services/brokers/connections/list.ts';
 import { updateConnection } from '../../services/brokers/connections/update.ts';
+import { getBrokerPositions } from '../../services/brokers/get-positions.ts';
+import { testConnection } from '../../services/brokers/test-connection.ts';
 import { serviceContext } from '../context.ts';
 import { protectedProcedure, router } from '../init.ts';
 
@@ -32,4 +37,14 @@ export const brokersRouter = router({
     .input(connectionIdInput)
     .output(z.object({ ok: z.literal(true), routingRulesDeactivated: z.number() }))
     .mutation(({ ctx, input }) => disconnect(serviceContext(ctx), input.id)),
+  testConnection: protectedProcedure
+    .meta({ rateClass: 'broker' })
+    .input(connectionIdInput)
+    .output(testConnectionResult)
+    .mutation(({ ctx, input }) => testConnection(serviceContext(ctx), ctx.deps.brokers, input.id)),
+  getPositions: protectedProcedure
+    .meta({ rateClass: 'broker' })
+    .input(getPositionsInput)
+    .output(z.array(brokerPositionView))
+    .query(({ ctx, input }) => getBrokerPositions(serviceContext(ctx), ctx.deps.brokers, input.connectionId)),
 });
