@@ -23,8 +23,3 @@ export function softDeleteSet(
 ): { deletedAt: Date; deletedBy: number | null } {
   return { deletedAt: at, deletedBy: actorId };
 }
-
-/** The `set` of an undelete; fails with ER_DUP_ENTRY if the name has been reused meanwhile. */
-export function restoreSet(): { deletedAt: null; deletedBy: null } {
-  return { deletedAt: null, deletedBy: null };
-}

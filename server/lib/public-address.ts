@@ -129,10 +129,6 @@ export function classifyAddress(address: string): AddressClass {
   return version === 4 ? classifyIpv4(bytes) : classifyIpv6(bytes);
 }
 
-export function isPublicAddress(address: string): boolean {
-  return classifyAddress(address) === 'public';
-}
-
 export type OutboundUrlProblem = 'invalid-url' | 'unsupported-scheme' | 'unresolvable-host' | 'non-public-address';
 
 export class OutboundUrlError extends Error {

@@ -42,8 +42,3 @@ export function sanitizeText(value: string): string {
   // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
   return current.replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/g, '').trim();
 }
-
-/** Sanitizes an optional value, keeping null/undefined as they are. */
-export function sanitizeOptional<T extends string | null | undefined>(value: T): T {
-  return (typeof value === 'string' ? sanitizeText(value) : value) as T;
-}

@@ -14,7 +14,7 @@ export const emailSchema = z
   .max(254)
   .pipe(z.email({ message: 'must be a valid email address' }));
 
-/** An inclusive date range where `from` must come before `to`. */
+/** An optional date range; when both ends are given, `from` must be strictly earlier than `to`. */
 export const dateRange = z
   .object({ from: z.coerce.date().optional(), to: z.coerce.date().optional() })
   .refine((range) => !range.from || !range.to || range.from < range.to, {

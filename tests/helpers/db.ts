@@ -2,9 +2,8 @@
  * The current worker's test database (set up by tests/setup), through the same pool factory the app uses, so tests
  * see exactly what production code sees (UTC sessions, big numbers and decimals as strings).
  */
-import { TransactionRollbackError } from 'drizzle-orm';
 import { afterAll } from 'vitest';
-import { createDatabase, type Database, type DatabaseHandle } from '../../server/db/client.ts';
+import { createDatabase, type DatabaseHandle } from '../../server/db/client.ts';
 import { mysqlErrorCode } from '../../server/db/errors.ts';
 
 /** The test database URL; read at call time because per-file setup assigns it after module imports are hoisted. */
@@ -22,22 +21,6 @@ export function useTestDatabase(): DatabaseHandle {
   const handle = createDatabase({ url: testDatabaseUrl(), poolSize: 4, queueLimit: 100 });
   afterAll(() => handle.close());
   return handle;
-}
-
-type Tx = Parameters<Parameters<Database['transaction']>[0]>[0];
-
-/** Runs `fn` in a transaction that is always rolled back, for tests that must leave no rows behind. */
-export async function withRollback<T>(db: Database, fn: (tx: Tx) => Promise<T>): Promise<T> {
-  let result: T | undefined;
-  try {
-    await db.transaction(async (tx) => {
-      result = await fn(tx);
-      tx.rollback();
-    });
-  } catch (error) {
-    if (!(error instanceof TransactionRollbackError)) throw error;
-  }
-  return result as T;
 }
 
 /** Resolves to the MySQL error code the promise rejects with; fails the test if it resolves. */

@@ -1,7 +1,8 @@
 /**
  * Runs once per `vitest run`: one fresh, migrated database per worker (fillpath_t<run>_1 … _<maxWorkers>), so test
- * files in different workers never see each other's rows, and two runs never see each other's. Databases and Redis
- * keys left by runs whose process is gone are swept first; this run's are removed at the end.
+ * files in different workers never see each other's rows, and two runs never see each other's. Test databases left
+ * by crashed runs are swept first (see staleDatabases); this run's databases and Redis keys are removed at the end
+ * (Redis keys of other runs are never touched).
  * Test infrastructure may read process.env directly.
  */
 import mysql from 'mysql2/promise';
@@ -16,6 +17,9 @@ import {
 } from './databases.ts';
 import { findLeaks, removeRunFiles } from './log-secrecy.ts';
 import { deleteRedisKeys } from './redis.ts';
+
+/** A test run lasts minutes; a database whose newest table is older than this belongs to no live run. */
+const STALE_AFTER_HOURS = 6;
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const baseDatabaseUrl = process.env.DATABASE_URL || DEFAULT_DATABASE_URL;
@@ -66,12 +70,23 @@ export default async function setup(project: TestProject): Promise<() => Promise
   };
 }
 
-/** Test databases whose run (the pid in their name) no longer exists. */
+/**
+ * Test databases a crashed run left behind: the pid in the name is not alive here AND the newest table is over
+ * STALE_AFTER_HOURS old. The age check matters where runs in other containers share one MariaDB: their pids are
+ * invisible from this one, so a dead-looking pid alone would drop a live run's database. A database with no tables
+ * (or no CREATE_TIME) has no known age and is kept.
+ */
 async function staleDatabases(conn: mysql.Connection, prefix: string): Promise<string[]> {
-  const [rows] = await conn.query<mysql.RowDataPacket[]>('SHOW DATABASES');
+  const [rows] = await conn.query<mysql.RowDataPacket[]>(
+    `SELECT table_schema AS name FROM information_schema.tables
+      WHERE table_schema LIKE ?
+      GROUP BY table_schema
+     HAVING MAX(create_time) < NOW() - INTERVAL ? HOUR`,
+    [`${prefix.replace(/[\\%_]/g, '\\$&')}%`, STALE_AFTER_HOURS],
+  );
   const pattern = new RegExp(`^${prefix}([0-9a-z]+)_\\d+$`);
   return rows
-    .map((row) => String(Object.values(row)[0]))
+    .map((row) => String(row.name))
     .filter((name) => {
       const run = pattern.exec(name)?.[1];
       return run !== undefined && !processAlive(Number.parseInt(run, 36));

@@ -6,8 +6,8 @@ import type { strategies } from '#drizzle/schema/strategies.ts';
 import type { StrategyView } from '#shared/schemas/strategies.ts';
 import { hashPassword } from '../../lib/passwords.ts';
 import { sanitizeText } from '../../lib/sanitize.ts';
-import { SemaphoreFullError } from '../../lib/semaphore.ts';
-import { InvalidInput, ServiceUnavailable } from '../errors.ts';
+import { runHashing } from '../auth/hashing.ts';
+import { InvalidInput } from '../errors.ts';
 
 export type StrategyColumnsPatch = Partial<typeof strategies.$inferInsert>;
 
@@ -22,14 +22,12 @@ export function sanitizeDescription(description: string | null): string | null {
   return description === null ? null : sanitizeText(description) || null;
 }
 
-/** argon2id, like account passwords; runs before any transaction opens since it takes tens of milliseconds. */
-export async function hashPassphrase(passphrase: string): Promise<string> {
-  try {
-    return await hashPassword(passphrase);
-  } catch (error) {
-    if (error instanceof SemaphoreFullError) throw new ServiceUnavailable('Too many requests at once; retry shortly');
-    throw error;
-  }
+/**
+ * argon2id through the account passwords' bounded queue (full: a retryable 503); runs before any transaction opens
+ * since it takes tens of milliseconds.
+ */
+export function hashPassphrase(passphrase: string): Promise<string> {
+  return runHashing(() => hashPassword(passphrase));
 }
 
 /** How an audit row tells whether a passphrase is set: the value is redacted by key name either way. */
