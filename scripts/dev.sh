@@ -12,6 +12,12 @@ ensure_node24
 # shellcheck source=scripts/services.sh
 source "$FP_ROOT/scripts/services.sh"
 
+# An unset NODE_ENV means production (which demands real secrets), so a development checkout gets its own .env,
+# made once from .env.example (NODE_ENV=development); every later command in this checkout then reads it too.
+if [[ ! -f .env ]]; then
+  cp .env.example .env
+  log "created .env from .env.example (NODE_ENV=development, development-only secrets)"
+fi
 export NODE_ENV=${NODE_ENV:-development}
 export LOG_PRETTY=${LOG_PRETTY:-true}
 port=$(env_or_dotenv PORT 3000)
