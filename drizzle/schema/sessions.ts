@@ -28,5 +28,8 @@ export const sessions = mysqlTable(
     uniqueIndex('sessions_refresh_token_hash_uq').on(t.refreshTokenHash),
     index('sessions_family_id_idx').on(t.familyId),
     index('sessions_user_id_idx').on(t.userId),
+    // The purge job finds expired and revoked sessions through these; without them each batch is a locking scan.
+    index('sessions_expires_at_idx').on(t.expiresAt),
+    index('sessions_revoked_at_idx').on(t.revokedAt),
   ],
 );

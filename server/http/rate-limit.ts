@@ -3,7 +3,7 @@
  * each call in it). Answers 429 `rate-limited` with `Retry-After` before any route runs.
  */
 import type { FastifyInstance } from 'fastify';
-import type { Limiter } from '../lib/rate-limit.ts';
+import { ipRateKey, type Limiter } from '../lib/rate-limit.ts';
 import { sendHttpError } from './errors.ts';
 
 /**
@@ -21,7 +21,7 @@ function isExempt(url: string): boolean {
 export function registerGlobalRateLimit(app: FastifyInstance, limiter: Limiter) {
   app.addHook('onRequest', async (request, reply) => {
     if (isExempt(request.url)) return;
-    const decision = await limiter.consume(request.ip);
+    const decision = await limiter.consume(ipRateKey(request.ip));
     if (decision.allowed) return;
     reply.header('retry-after', String(decision.retryAfterS));
     return sendHttpError(reply, 429, {

@@ -5,6 +5,7 @@
  * `rejectIfRedisNotReady` skips Redis while it reconnects, and a timeout wrapper covers a Redis that accepts
  * commands but does not answer. Counters are fixed windows that start at a key's first request.
  */
+import { isIPv4, isIPv6 } from 'node:net';
 import type { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, RLWrapperTimeouts } from 'rate-limiter-flexible';
 import { env } from './env.ts';
@@ -31,6 +32,10 @@ export interface RateLimitConfig {
   loginPerIpEmail: RateBudget;
   /** Login attempts from one address across all emails. */
   loginPerIp: RateBudget;
+  /** Login attempts for one email across all addresses. */
+  loginPerEmail: RateBudget;
+  /** Registrations from one address; each call of a batch counts. */
+  registerPerIp: RateBudget;
 }
 
 export const DEFAULT_RATE_LIMITS: RateLimitConfig = {
@@ -47,6 +52,10 @@ export const DEFAULT_RATE_LIMITS: RateLimitConfig = {
   // against credential stuffing. Every attempt counts, checked before the password is.
   loginPerIpEmail: { points: 5, durationS: 900 },
   loginPerIp: { points: 20, durationS: 900 },
+  // A slow guesser spreading one account's guesses over many addresses: 30 an hour per email, from anywhere.
+  loginPerEmail: { points: 30, durationS: 3_600 },
+  // Each registration runs argon2 and creates an account: a household or office signs up a few people, not dozens.
+  registerPerIp: { points: 10, durationS: 3_600 },
 };
 
 // Far above a healthy Redis round trip; past it the insurance counts so a stalled Redis cannot stall requests.
@@ -104,6 +113,8 @@ export interface RateLimiters {
   perUser: Record<RateClass, Limiter>;
   loginPerIpEmail: Limiter;
   loginPerIp: Limiter;
+  loginPerEmail: Limiter;
+  registerPerIp: Limiter;
 }
 
 /** The api's limiters, built once per app; `overrides` replace budgets (tests use small ones). */
@@ -119,5 +130,43 @@ export function createRateLimiters(redis: Redis, log: Logger, overrides: Partial
     },
     loginPerIpEmail: make('login-ip-email', config.loginPerIpEmail),
     loginPerIp: make('login-ip', config.loginPerIp),
+    loginPerEmail: make('login-email', config.loginPerEmail),
+    registerPerIp: make('register-ip', config.registerPerIp),
   };
+}
+
+/**
+ * The key of every per-address limit. An IPv4 client is its address; an IPv6 client is its /64, the smallest block
+ * a provider hands one subscriber, who can otherwise rotate through 2^64 addresses to reset every budget; an
+ * IPv4-mapped IPv6 address (`::ffff:a.b.c.d`, what a dual-stack socket reports) is the IPv4 address it carries.
+ */
+export function ipRateKey(ip: string): string {
+  // A zone index (`fe80::1%eth0`) names the local interface, not the client.
+  const address = ip.split('%', 1)[0] ?? ip;
+  if (isIPv4(address)) return address;
+  if (!isIPv6(address)) return ip;
+  const groups = ipv6Groups(address);
+  if (groups.slice(0, 5).every((group) => group === 0) && groups[5] === 0xffff) {
+    const [high = 0, low = 0] = groups.slice(6);
+    return [high >> 8, high & 0xff, low >> 8, low & 0xff].join('.');
+  }
+  return `${groups
+    .slice(0, 4)
+    .map((group) => group.toString(16))
+    .join(':')}::/64`;
+}
+
+/** The eight 16-bit groups of a valid IPv6 address (`::` expanded, a trailing dotted IPv4 part converted). */
+function ipv6Groups(address: string): number[] {
+  let text = address.toLowerCase();
+  const dotted = text.match(/(\d+)\.(\d+)\.(\d+)\.(\d+)$/);
+  if (dotted) {
+    const [a, b, c, d] = dotted.slice(1).map(Number) as [number, number, number, number];
+    text = `${text.slice(0, dotted.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  }
+  const [head = '', tail] = text.split('::');
+  const left = head ? head.split(':') : [];
+  const right = tail ? tail.split(':') : [];
+  const zeros = tail === undefined ? [] : Array<string>(8 - left.length - right.length).fill('0');
+  return [...left, ...zeros, ...right].map((group) => Number.parseInt(group, 16));
 }

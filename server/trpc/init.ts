@@ -7,6 +7,7 @@ import { initTRPC, TRPCError } from '@trpc/server';
 import superjson from 'superjson';
 import { ZodError, z } from 'zod';
 import { isActiveAdmin } from '../services/admin/is-active-admin.ts';
+import { isSessionLive } from '../services/auth/session-check.ts';
 import type { TrpcContext } from './context.ts';
 import { enforceUserRateLimit, rateClassOf } from './middleware/rate-limit.ts';
 import { appCodeFor, translateProcedureError } from './middleware/service-errors.ts';
@@ -65,8 +66,16 @@ export const publicProcedure = t.procedure.use(async ({ ctx, path, type, next })
   return result;
 });
 
+/**
+ * A valid signature is not enough: the token's user must still be enabled and its session family still live, so
+ * logout, a password change, refresh-token reuse or an admin's disable end access within seconds, not when the token
+ * expires. Checked before the rate limit, so a dead token cannot spend its user's budget.
+ */
 export const protectedProcedure = publicProcedure.use(async ({ ctx, meta, type, next }) => {
   if (!ctx.user) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Sign in to continue' });
+  if (!(await isSessionLive(ctx.deps.database.db, ctx.user.id, ctx.user.sessionFamily))) {
+    throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Your session has ended; sign in again' });
+  }
   await enforceUserRateLimit(ctx, ctx.user.id, rateClassOf(meta, type));
   return next({ ctx: { ...ctx, user: ctx.user } });
 });

@@ -62,7 +62,11 @@ export const adminUser = z.object({
   email: z.string(),
   name: z.string(),
   role: z.enum(USER_ROLES),
+  // The trader's own switch.
   tradingEnabled: z.boolean(),
+  // Set while an admin has stopped the user's trading (admin.users.setTradingEnabled); the trader cannot lift it.
+  tradingLockedAt: z.date().nullable(),
+  tradingLockedBy: z.number().nullable(),
   disabledAt: z.date().nullable(),
   lastLoginAt: z.date().nullable(),
   createdAt: z.date(),
@@ -71,6 +75,7 @@ export type AdminUser = z.infer<typeof adminUser>;
 
 export const setRoleInput = z.object({ userId: idSchema, role: z.enum(USER_ROLES) }).strict();
 export const disableUserInput = z.object({ userId: idSchema, disabled: z.boolean() }).strict();
+/** The admins' kill switch: `enabled: false` locks the user's trading, `true` lifts the lock (not the trader's switch). */
 export const setTradingEnabledInput = z.object({ userId: idSchema, enabled: z.boolean() }).strict();
 
 export const auditPage = z.object({ items: z.array(auditEntry), nextCursor: z.number().nullable() });

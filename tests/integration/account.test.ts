@@ -23,14 +23,21 @@ describe('account', () => {
       name: 'Alice',
       role: 'user',
       tradingEnabled: true,
+      tradingLockedByAdmin: false,
+      lastLoginAt: null,
       createdAt: expect.any(Date),
     });
     expect(JSON.stringify(account)).not.toMatch(/password|hash/i);
+    // auth.me is the same view from the same service.
+    expect(await alice.client.auth.me.query()).toEqual(account);
   });
 
   it('lets the trader flip the kill switch, stores it and audits every press', async () => {
     const alice = await signUp(server.url);
-    expect(await alice.client.account.setTradingEnabled.mutate({ enabled: false })).toEqual({ tradingEnabled: false });
+    expect(await alice.client.account.setTradingEnabled.mutate({ enabled: false })).toEqual({
+      tradingEnabled: false,
+      tradingLockedByAdmin: false,
+    });
     expect((await alice.client.account.get.query()).tradingEnabled).toBe(false);
     const [row] = await db().select({ on: users.tradingEnabled }).from(users).where(eq(users.id, alice.id));
     expect(row?.on).toBe(false);

@@ -3,9 +3,11 @@ import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditLogs } from '../../drizzle/schema/audit_logs.ts';
 import { sessions } from '../../drizzle/schema/sessions.ts';
+import { users } from '../../drizzle/schema/users.ts';
 import { env } from '../../server/lib/env.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { apiClient, signUp, trpcFailure } from '../helpers/client.ts';
+import { rememberSecret } from '../helpers/secrets.ts';
 
 let server: TestApp;
 beforeAll(async () => {
@@ -157,5 +159,42 @@ describe('refresh tokens', () => {
       'UNAUTHORIZED',
     );
     expect(await auditActions(alice.id)).toEqual(expect.arrayContaining(['auth.password_change', 'auth.logout']));
+  });
+});
+
+describe('review fixes', () => {
+  it('refuses a name that is only markup instead of storing a stand-in (C1)', async () => {
+    // The email's local part used to stand in for the name; one this long overflowed the column into a 500.
+    const email = `${'x'.repeat(120)}@example.com`;
+    const error = await trpcFailure(() =>
+      apiClient(server.url).auth.register.mutate({ email, password: 'a-good-password-1', name: '<b></b>' }),
+    );
+    expect(error.data).toMatchObject({ code: 'BAD_REQUEST', appCode: 'validation-failed' });
+    expect(await db().select().from(users).where(eq(users.email, email))).toEqual([]);
+  });
+
+  it('treats a logged-out or password-change-revoked token as invalid, not as reuse (C4)', async () => {
+    const alice = await signUp(server.url);
+    const anon = apiClient(server.url);
+    const laptop = await anon.auth.login.mutate({ email: alice.email, password: alice.password });
+    const newPassword = 'another-new-password';
+    rememberSecret(laptop.accessToken, laptop.refreshToken, newPassword);
+    // The password change (made on the laptop) revokes the first session; logout then ends the laptop's.
+    await apiClient(server.url, laptop.accessToken).auth.changePassword.mutate({
+      currentPassword: alice.password,
+      newPassword,
+    });
+    await anon.auth.logout.mutate({ refreshToken: laptop.refreshToken });
+    const revokedAt = async () =>
+      (await db().select().from(sessions).where(eq(sessions.userId, alice.id))).map((s) => s.revokedAt);
+    const before = await revokedAt();
+
+    for (const refreshToken of [alice.refreshToken, laptop.refreshToken]) {
+      const error = await trpcFailure(() => anon.auth.refresh.mutate({ refreshToken }));
+      expect(error.data?.code).toBe('UNAUTHORIZED');
+    }
+    expect(await auditActions(alice.id)).not.toContain('auth.refresh_reuse');
+    // Nothing was revoked again: the revocation times are the ones logout and the password change wrote.
+    expect(await revokedAt()).toEqual(before);
   });
 });

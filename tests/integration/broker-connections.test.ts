@@ -201,7 +201,10 @@ describe('updateConnection', () => {
     const row = await storedRow(connection.id);
     expect(JSON.parse(decryptSecret(row.credentialsEnc, aadFor('broker_connections', connection.id)))).toEqual(newKeys);
 
-    const audit = (await auditRows(alice.id)).filter((r) => r.resourceId === String(connection.id));
+    // By type too: the user's own rows (auth.register) carry the user id, which may equal the connection id.
+    const audit = (await auditRows(alice.id)).filter(
+      (r) => r.resourceType === 'broker_connection' && r.resourceId === String(connection.id),
+    );
     expect(audit.map((r) => r.action)).toEqual([
       'broker_connection.connect',
       'broker_connection.update',

@@ -206,9 +206,10 @@ describe('notification channels', () => {
     expect((await trpcFailure(() => channels.delete.mutate({ id: channel.id }))).data?.code).toBe('NOT_FOUND');
     await create(alice, SLACK, 'Desk');
 
+    // By type too: the user's own rows (auth.register) carry the user id, which may equal the channel id.
     const audit = (
       await db().select().from(auditLogs).where(eq(auditLogs.userId, alice.id)).orderBy(auditLogs.id)
-    ).filter((r) => r.resourceId === String(channel.id));
+    ).filter((r) => r.resourceType === 'notification_channel' && r.resourceId === String(channel.id));
     expect(audit.map((r) => r.action)).toEqual([
       'notification_channel.create',
       'notification_channel.update',

@@ -14,7 +14,8 @@ import { rotateKeys } from '../../server/services/maintenance/rotate-keys.ts';
 import { waitFor } from '../helpers/app.ts';
 import { useTestDatabase } from '../helpers/db.ts';
 
-const { db } = useTestDatabase();
+const database = useTestDatabase();
+const { db } = database;
 const keyA: EncryptionKey = { kid: 'a', key: randomBytes(32) };
 const keyB: EncryptionKey = { kid: 'b', key: randomBytes(32) };
 const ctx = { db, log: logger, requestId: 'key-rotation-test', actor: { type: 'system' as const } };
@@ -138,8 +139,31 @@ describe('keys:rotate', () => {
     expect(decryptSecret(channelEnc, aadFor('notification_channels', channelId), [keyB])).toBe(
       'https://hooks.example.com/x',
     );
-    const [audit] = await db.select().from(auditLogs).where(eq(auditLogs.action, 'keys.rotate'));
-    expect(audit).toMatchObject({ actorType: 'system', resourceId: 'b', newValue: result.tables });
+    // One audit row per batch that changed something, naming the id range it covers.
+    const audit = await db.select().from(auditLogs).where(eq(auditLogs.action, 'keys.rotate')).orderBy(auditLogs.id);
+    expect(audit.every((row) => row.actorType === 'system' && row.resourceId === 'b')).toBe(true);
+    expect(audit.map((row) => row.newValue)).toEqual([
+      { table: 'strategies', afterId: 0, throughId: strategyIds[1], scanned: 2, reencrypted: 2, skipped: 0, failed: 0 },
+      {
+        table: 'strategies',
+        afterId: strategyIds[1],
+        throughId: strategyIds[2],
+        scanned: 1,
+        reencrypted: 1,
+        skipped: 0,
+        failed: 0,
+      },
+      { table: 'broker_connections', afterId: 0, throughId: second, scanned: 2, reencrypted: 1, skipped: 0, failed: 1 },
+      {
+        table: 'notification_channels',
+        afterId: 0,
+        throughId: channelId,
+        scanned: 1,
+        reencrypted: 1,
+        skipped: 0,
+        failed: 0,
+      },
+    ]);
 
     const rerun = await rotateKeys(ctx, { keys: [keyB, keyA] });
     expect(Object.values(rerun.tables).map((counts) => counts.reencrypted)).toEqual([0, 0, 0]);
@@ -168,6 +192,30 @@ describe('keys:rotate', () => {
     expect(result?.tables.strategies).toEqual({ scanned: 3, reencrypted: 2, skipped: 1, failed: 0 });
     const [row] = await db.select().from(strategies).where(eq(strategies.id, id));
     expect(row?.webhookTokenEnc).toBe(fresh);
+  });
+
+  it('a run that stops part-way leaves an audit row for every secret it re-encrypted', async () => {
+    const { strategyIds } = await seedUnderKeyA();
+    const [first, second, third] = strategyIds as [number, number, number];
+    // The write of the third strategy (second batch) fails, as a crash or a lost connection would.
+    await database.pool.query(
+      `CREATE TRIGGER key_rotation_crash BEFORE UPDATE ON strategies FOR EACH ROW
+         BEGIN IF NEW.id = ${third} THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'crashed'; END IF; END`,
+    );
+    try {
+      await expect(rotateKeys(ctx, { keys: [keyB, keyA], batchSize: 2 })).rejects.toMatchObject({
+        cause: expect.objectContaining({ message: 'crashed' }),
+      });
+    } finally {
+      await database.pool.query('DROP TRIGGER IF EXISTS key_rotation_crash');
+    }
+
+    const kids = new Map((await storedSecrets()).strategies.map((row) => [row.id, kidOf(row.enc)]));
+    expect([kids.get(first), kids.get(second), kids.get(third)]).toEqual(['b', 'b', 'a']);
+    const audit = await db.select().from(auditLogs).where(eq(auditLogs.action, 'keys.rotate'));
+    expect(audit.map((row) => row.newValue)).toEqual([
+      { table: 'strategies', afterId: 0, throughId: second, scanned: 2, reencrypted: 2, skipped: 0, failed: 0 },
+    ]);
   });
 
   it('as a script, prints one line per table and exits 1 while a secret cannot be re-encrypted', async () => {

@@ -73,6 +73,8 @@ const INDEXES: [string, string, string, boolean][] = [
   ['users', 'users_email_live_uq', 'email,live', true],
   ['sessions', 'sessions_refresh_token_hash_uq', 'refresh_token_hash', true],
   ['sessions', 'sessions_family_id_idx', 'family_id', false],
+  ['sessions', 'sessions_expires_at_idx', 'expires_at', false],
+  ['sessions', 'sessions_revoked_at_idx', 'revoked_at', false],
   ['strategies', 'strategies_webhook_token_hash_uq', 'webhook_token_hash', true],
   ['strategies', 'strategies_user_id_name_live_uq', 'user_id,name,live', true],
   ['webhook_logs', 'webhook_logs_strategy_id_created_at_idx', 'strategy_id,created_at', false],
@@ -220,6 +222,8 @@ describe('column conventions', () => {
 
   it.each([
     ['users', 'email', 'varchar(254)'],
+    ['users', 'trading_locked_at', 'datetime(3)'],
+    ['users', 'trading_locked_by', 'bigint(20) unsigned'],
     ['audit_logs', 'ip_address', 'varchar(45)'],
     ['webhook_logs', 'raw_body', 'mediumtext'],
     ['trades', 'pnl', 'decimal(20,8)'],

@@ -5,7 +5,8 @@ import { notDeleted } from '../../db/soft-delete.ts';
 import { actingUserId, type ServiceContext } from '../context.ts';
 import { NotFound } from '../errors.ts';
 
-export async function getAccount(ctx: ServiceContext): Promise<AccountView> {
+/** The signed-in user's own account; `account.get` and `auth.me` both answer with it. */
+export async function getAccount(ctx: ServiceContext, userId = actingUserId(ctx)): Promise<AccountView> {
   const [user] = await ctx.db
     .select({
       id: users.id,
@@ -13,10 +14,14 @@ export async function getAccount(ctx: ServiceContext): Promise<AccountView> {
       name: users.name,
       role: users.role,
       tradingEnabled: users.tradingEnabled,
+      tradingLockedAt: users.tradingLockedAt,
+      lastLoginAt: users.lastLoginAt,
       createdAt: users.createdAt,
     })
     .from(users)
-    .where(and(eq(users.id, actingUserId(ctx)), notDeleted(users)));
+    .where(and(eq(users.id, userId), notDeleted(users)));
   if (!user) throw new NotFound('User');
-  return user;
+  const { tradingLockedAt, ...account } = user;
+  // The trader learns that an admin stopped trading, not when or by whom.
+  return { ...account, tradingLockedByAdmin: tradingLockedAt !== null };
 }

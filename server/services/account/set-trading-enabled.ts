@@ -1,6 +1,6 @@
 import { and, eq } from 'drizzle-orm';
 import { users } from '#drizzle/schema/users.ts';
-import type { SetTradingEnabledInput } from '#shared/schemas/account.ts';
+import type { SetTradingEnabledInput, TradingState } from '#shared/schemas/account.ts';
 import { emitAudit } from '../../audit/emit.ts';
 import { notDeleted } from '../../db/soft-delete.ts';
 import { withTransaction } from '../../db/transaction.ts';
@@ -8,18 +8,16 @@ import { actingUserId, type ServiceContext } from '../context.ts';
 import { NotFound } from '../errors.ts';
 
 /**
- * Flips the caller's global kill switch. Signal execution reads users.trading_enabled before placing any order, so
- * turning it off stops new orders at once; orders already at the broker are not cancelled. Audited every time, even
- * when the value does not change, because the trader pressed the switch.
+ * Flips the caller's own kill switch (users.trading_enabled). Turning it off stops new orders at once; orders
+ * already at the broker are not cancelled. It never touches an admin's lock (users.trading_locked_at): turning it
+ * on while locked is stored but trading stays stopped until an admin unlocks, and the answer says so. Audited every
+ * time, even when the value does not change, because the trader pressed the switch.
  */
-export async function setTradingEnabled(
-  ctx: ServiceContext,
-  input: SetTradingEnabledInput,
-): Promise<{ tradingEnabled: boolean }> {
+export async function setTradingEnabled(ctx: ServiceContext, input: SetTradingEnabledInput): Promise<TradingState> {
   const userId = actingUserId(ctx);
   return withTransaction(ctx, async (tx) => {
     const [user] = await tx
-      .select({ tradingEnabled: users.tradingEnabled })
+      .select({ tradingEnabled: users.tradingEnabled, tradingLockedAt: users.tradingLockedAt })
       .from(users)
       .where(and(eq(users.id, userId), notDeleted(users)))
       .for('update');
@@ -34,6 +32,6 @@ export async function setTradingEnabled(
       oldValue: { tradingEnabled: user.tradingEnabled },
       newValue: { tradingEnabled: input.enabled },
     });
-    return { tradingEnabled: input.enabled };
+    return { tradingEnabled: input.enabled, tradingLockedByAdmin: user.tradingLockedAt !== null };
   });
 }

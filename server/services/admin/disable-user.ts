@@ -5,20 +5,28 @@ import { users } from '#drizzle/schema/users.ts';
 import type { AdminUser, disableUserInput } from '#shared/schemas/admin.ts';
 import { emitAudit } from '../../audit/emit.ts';
 import { withTransaction } from '../../db/transaction.ts';
+import { forgetSessions } from '../auth/session-check.ts';
 import { actingUserId, type ServiceContext } from '../context.ts';
 import { Precondition } from '../errors.ts';
+import { lockActiveAdminIds } from './is-active-admin.ts';
 import { lockUser } from './user-view.ts';
 
 /**
- * Disables or re-enables an account. Disabling revokes every live session, so the user cannot refresh and is out
- * once their current access token expires; login refuses a disabled account. An admin cannot disable themself.
+ * Disables or re-enables an account. Disabling revokes every live session, so the user cannot refresh and their
+ * access tokens stop working (protectedProcedure checks the session); login refuses a disabled account. An admin
+ * cannot disable themself, and no change may leave no active administrator.
  */
 export async function disableUser(ctx: ServiceContext, input: z.infer<typeof disableUserInput>): Promise<AdminUser> {
   if (input.disabled && input.userId === actingUserId(ctx)) {
     throw new Precondition('You cannot disable your own account');
   }
-  return withTransaction(ctx, async (tx) => {
+  const after = await withTransaction(ctx, async (tx) => {
+    // The admin rows first, then the target: every admin change locks in this order, so none deadlock.
+    const admins = await lockActiveAdminIds(tx);
     const before = await lockUser(tx, input.userId);
+    if (input.disabled && admins.length === 1 && admins[0] === before.id) {
+      throw new Precondition('This is the last active administrator; make another administrator first');
+    }
     // Disabling twice keeps the original time.
     const disabledAt = input.disabled ? (before.disabledAt ?? new Date()) : null;
     await tx.update(users).set({ disabledAt }).where(eq(users.id, before.id));
@@ -40,4 +48,7 @@ export async function disableUser(ctx: ServiceContext, input: z.infer<typeof dis
     });
     return { ...before, disabledAt };
   });
+  // The user's access tokens stop working here at once, not when the cached session check expires.
+  if (input.disabled) forgetSessions(after.id);
+  return after;
 }

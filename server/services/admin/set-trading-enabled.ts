@@ -4,27 +4,39 @@ import { users } from '#drizzle/schema/users.ts';
 import type { AdminUser, setTradingEnabledInput } from '#shared/schemas/admin.ts';
 import { emitAudit } from '../../audit/emit.ts';
 import { withTransaction } from '../../db/transaction.ts';
-import type { ServiceContext } from '../context.ts';
+import { actingUserId, type ServiceContext } from '../context.ts';
 import { lockUser } from './user-view.ts';
 
-/** The per-user kill switch: while off, no signal of the user becomes an order (webhooks answer trading-disabled). */
+/**
+ * The admins' kill switch: `enabled: false` locks the user's trading (users.trading_locked_at/by), `true` lifts the
+ * lock. It is separate from the trader's own switch (users.trading_enabled), which it never changes, so a trader
+ * cannot undo an admin's stop. Locking an already locked user keeps the original time and admin. Audited on every
+ * press as `user.trading_lock`.
+ */
 export async function setTradingEnabled(
   ctx: ServiceContext,
   input: z.infer<typeof setTradingEnabledInput>,
 ): Promise<AdminUser> {
   return withTransaction(ctx, async (tx) => {
     const before = await lockUser(tx, input.userId);
-    if (before.tradingEnabled !== input.enabled) {
-      await tx.update(users).set({ tradingEnabled: input.enabled }).where(eq(users.id, before.id));
+    const wasLocked = before.tradingLockedAt !== null;
+    const lock = !input.enabled;
+    let after = before;
+    if (lock !== wasLocked) {
+      const change = lock
+        ? { tradingLockedAt: new Date(), tradingLockedBy: actingUserId(ctx) }
+        : { tradingLockedAt: null, tradingLockedBy: null };
+      await tx.update(users).set(change).where(eq(users.id, before.id));
+      after = { ...before, ...change };
     }
     await emitAudit(tx, ctx, {
-      action: 'user.set_trading_enabled',
+      action: 'user.trading_lock',
       actorType: 'admin',
       resourceType: 'user',
       resourceId: before.id,
-      oldValue: { tradingEnabled: before.tradingEnabled },
-      newValue: { tradingEnabled: input.enabled },
+      oldValue: { tradingLocked: wasLocked },
+      newValue: { tradingLocked: lock },
     });
-    return { ...before, tradingEnabled: input.enabled };
+    return after;
   });
 }

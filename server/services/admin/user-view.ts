@@ -15,6 +15,8 @@ export const adminUserColumns = {
   name: users.name,
   role: users.role,
   tradingEnabled: users.tradingEnabled,
+  tradingLockedAt: users.tradingLockedAt,
+  tradingLockedBy: users.tradingLockedBy,
   disabledAt: users.disabledAt,
   lastLoginAt: users.lastLoginAt,
   createdAt: users.createdAt,

@@ -10,6 +10,7 @@ import { hashPassword, verifyPassword } from '../../lib/passwords.ts';
 import type { ServiceContext } from '../context.ts';
 import { InvalidInput, NotFound, Unauthorized } from '../errors.ts';
 import { runHashing } from './hashing.ts';
+import { forgetSessions } from './session-check.ts';
 
 /** Changes the password and revokes every session except the caller's own family. */
 export async function changePassword(
@@ -30,7 +31,7 @@ export async function changePassword(
   }
   const passwordHash = await runHashing(() => hashPassword(input.newPassword));
 
-  return withTransaction(ctx, async (tx) => {
+  const outcome = await withTransaction(ctx, async (tx) => {
     await tx.update(users).set({ passwordHash }).where(eq(users.id, user.id));
     const [revoked] = await tx
       .update(sessions)
@@ -46,4 +47,7 @@ export async function changePassword(
     });
     return { ok: true as const, sessionsRevoked: revoked.affectedRows };
   });
+  // The other families' access tokens stop working here at once, not when the cached session check expires.
+  forgetSessions(user.id);
+  return outcome;
 }

@@ -35,7 +35,20 @@ export async function login(ctx: ServiceContext, input: z.infer<typeof loginInpu
     );
     throw new Unauthorized(BAD_CREDENTIALS);
   }
-  if (user.disabledAt) throw new Forbidden('This account is disabled; contact support');
+  if (user.disabledAt) {
+    // The right password for a disabled account: worth a trace (the account's owner, or someone holding it, still
+    // trying), and only after the password matched, so the answer reveals nothing to a guesser.
+    await withTransaction(ctx, (tx) =>
+      emitAudit(tx, ctx, {
+        action: 'auth.login_refused',
+        resourceType: 'user',
+        resourceId: user.id,
+        userId: user.id,
+        newValue: { reason: 'disabled' },
+      }),
+    );
+    throw new Forbidden('This account is disabled; contact support');
+  }
 
   return withTransaction(ctx, async (tx) => {
     await tx.update(users).set({ lastLoginAt: new Date() }).where(eq(users.id, user.id));

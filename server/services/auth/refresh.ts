@@ -8,17 +8,19 @@ import { withTransaction } from '../../db/transaction.ts';
 import { sha256Hex } from '../../lib/crypto.ts';
 import type { ServiceContext } from '../context.ts';
 import { Unauthorized } from '../errors.ts';
+import { forgetSessions } from './session-check.ts';
 import { revokeFamily, startSession, toPublicUser } from './sessions.ts';
 
 const INVALID = 'Refresh token is invalid or expired; sign in again';
 
-type Outcome = { ok: true; result: AuthResult } | { ok: false };
+type Outcome = { ok: true; result: AuthResult } | { ok: false; reusedBy?: number };
 
 /**
  * Rotates a refresh token: the presented session is marked replaced and a new one in the same family is issued.
- * Presenting a token that was already rotated or revoked is treated as theft: the whole family is revoked and an
- * audit row written. That revocation must commit, so the transaction returns an outcome and the error is thrown
- * after it.
+ * Presenting a token that was already rotated (`replaced_by` set) is treated as theft: the whole family is revoked
+ * and an audit row written. That revocation must commit, so the transaction returns an outcome and the error is
+ * thrown after it. A token that was merely revoked (logout, password change, disabled account) or has expired is
+ * just invalid: its owner ended it, nobody stole it.
  */
 export async function refresh(ctx: ServiceContext, refreshToken: string): Promise<AuthResult> {
   const outcome = await withTransaction(ctx, async (tx): Promise<Outcome> => {
@@ -30,7 +32,7 @@ export async function refresh(ctx: ServiceContext, refreshToken: string): Promis
       .for('update');
     if (!session) return { ok: false };
 
-    if (session.revokedAt || session.replacedBy) {
+    if (session.replacedBy !== null) {
       const revoked = await revokeFamily(tx, session.familyId);
       await emitAudit(tx, ctx, {
         action: 'auth.refresh_reuse',
@@ -39,9 +41,9 @@ export async function refresh(ctx: ServiceContext, refreshToken: string): Promis
         userId: session.userId,
         newValue: { familyId: session.familyId, sessionsRevoked: revoked },
       });
-      return { ok: false };
+      return { ok: false, reusedBy: session.userId };
     }
-    if (session.expiresAt.getTime() <= Date.now()) return { ok: false };
+    if (session.revokedAt || session.expiresAt.getTime() <= Date.now()) return { ok: false };
 
     const [user] = await tx
       .select()
@@ -53,6 +55,10 @@ export async function refresh(ctx: ServiceContext, refreshToken: string): Promis
     await tx.update(sessions).set({ replacedBy: sessionId, revokedAt: new Date() }).where(eq(sessions.id, session.id));
     return { ok: true, result };
   });
-  if (!outcome.ok) throw new Unauthorized(INVALID);
+  if (!outcome.ok) {
+    // The family is dead now: its access tokens stop working here at once, not when the cached check expires.
+    if (outcome.reusedBy !== undefined) forgetSessions(outcome.reusedBy);
+    throw new Unauthorized(INVALID);
+  }
   return outcome.result;
 }

@@ -7,14 +7,16 @@ import { withTransaction } from '../../db/transaction.ts';
 import { hashPassword } from '../../lib/passwords.ts';
 import { sanitizeText } from '../../lib/sanitize.ts';
 import type { ServiceContext } from '../context.ts';
-import { Conflict } from '../errors.ts';
+import { Conflict, InvalidInput } from '../errors.ts';
 import { runHashing } from './hashing.ts';
 import { startSession, toPublicUser } from './sessions.ts';
 
 export async function register(ctx: ServiceContext, input: z.infer<typeof registerInput>): Promise<AuthResult> {
+  // Before hashing, so a refused name costs no argon2 run.
+  const name = sanitizeText(input.name);
+  if (!name) throw new InvalidInput('The name must contain text, not only markup');
   // Hash outside the transaction: it takes tens of milliseconds and needs no database.
   const passwordHash = await runHashing(() => hashPassword(input.password));
-  const name = sanitizeText(input.name) || input.email.split('@')[0] || 'Trader';
   try {
     return await withTransaction(ctx, async (tx) => {
       const [inserted] = await tx.insert(users).values({ email: input.email, passwordHash, name }).$returningId();

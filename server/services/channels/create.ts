@@ -1,5 +1,6 @@
 import { and, count, eq } from 'drizzle-orm';
 import { notificationChannels } from '#drizzle/schema/notification_channels.ts';
+import { users } from '#drizzle/schema/users.ts';
 import type { ChannelView, CreateChannelInput } from '#shared/schemas/channels.ts';
 import { emitAudit } from '../../audit/emit.ts';
 import { isDuplicateKey } from '../../db/errors.ts';
@@ -21,6 +22,8 @@ export async function createChannel(ctx: ServiceContext, input: CreateChannelInp
   await assertDeliverableTarget(input.target);
   try {
     return await withTransaction(ctx, async (tx) => {
+      // The user's row lock serialises this user's creates, so two at once cannot both see room for one more.
+      await tx.select({ id: users.id }).from(users).where(eq(users.id, userId)).for('update');
       const [live] = await tx
         .select({ n: count() })
         .from(notificationChannels)

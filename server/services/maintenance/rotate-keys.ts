@@ -1,9 +1,10 @@
 /**
  * Re-encrypts every stored secret whose key id is not the first of ENCRYPTION_KEYS, so an old key can be retired.
  * Rows are read in id order in batches, outside any long transaction; each is written back only if its ciphertext
- * is still the one that was read (compared in the WHERE), so a concurrent writer's newer value always wins. Soft-
- * deleted rows are included: they still hold ciphertexts under the old key. Safe to rerun: a second run finds
- * nothing to do. Deploy the new key list to every process before running it, or they keep writing the old key.
+ * is still the one that was read (compared in the WHERE), so a concurrent writer's newer value always wins. Each
+ * batch's writes commit in one short transaction with their own `keys.rotate` audit row. Soft-deleted rows are
+ * included: they still hold ciphertexts under the old key. Safe to rerun: a second run finds nothing to do. Deploy
+ * the new key list to every process before running it, or they keep writing the old key.
  */
 import { and, asc, eq, gt, sql } from 'drizzle-orm';
 import { brokerConnections } from '#drizzle/schema/broker_connections.ts';
@@ -120,39 +121,60 @@ export async function rotateKeys(ctx: ServiceContext, options: RotateKeysOptions
     let afterId = 0;
     for (;;) {
       const rows = await column.page(ctx.db, afterId, batchSize);
-      for (const row of rows) {
-        counts.scanned++;
-        if (!needsReencryption(row.secret, keys)) continue;
-        const aad = aadFor(column.table, row.id);
-        let plaintext: string;
-        try {
-          plaintext = decryptSecret(row.secret, aad, keys);
-        } catch (error) {
-          if (!(error instanceof DecryptionError)) throw error;
-          counts.failed++;
-          ctx.log.error({ table: column.table, id: row.id, reason: error.message }, 'secret could not be re-encrypted');
-          continue;
-        }
-        const changed = await column.replace(ctx.db, row.id, row.secret, encryptSecret(plaintext, aad, keys));
-        if (changed > 0) counts.reencrypted++;
-        else counts.skipped++;
-      }
       const last = rows.at(-1);
-      if (!last || rows.length < batchSize) break;
+      if (!last) break;
+      const batch = await rotateBatch(ctx, column, rows, keys, { kid: primary.kid, afterId, throughId: last.id });
+      for (const key of ['scanned', 'reencrypted', 'skipped', 'failed'] as const) counts[key] += batch[key];
+      if (rows.length < batchSize) break;
       afterId = last.id;
     }
   }
-
-  const touched = Object.values(tables).some((counts) => counts.reencrypted + counts.failed > 0);
-  if (touched) {
-    await withTransaction(ctx, (tx) =>
-      emitAudit(tx, ctx, {
-        action: 'keys.rotate',
-        resourceType: 'encryption_key',
-        resourceId: primary.kid,
-        newValue: tables,
-      }),
-    );
-  }
   return { kid: primary.kid, tables };
+}
+
+/**
+ * One page of rows: decrypts and re-encrypts outside any transaction, then writes the new values and the batch's
+ * audit row in one transaction, so a run that stops part-way leaves every re-encrypted row audited (a batch is
+ * written whole with its audit row, or not at all). The audit row names the id range it covers.
+ */
+async function rotateBatch(
+  ctx: ServiceContext,
+  column: SecretColumn,
+  rows: Row[],
+  keys: EncryptionKey[],
+  range: { kid: string; afterId: number; throughId: number },
+): Promise<TableRotation> {
+  const pending: { id: number; previous: string; next: string }[] = [];
+  let failed = 0;
+  for (const row of rows) {
+    if (!needsReencryption(row.secret, keys)) continue;
+    const aad = aadFor(column.table, row.id);
+    try {
+      pending.push({
+        id: row.id,
+        previous: row.secret,
+        next: encryptSecret(decryptSecret(row.secret, aad, keys), aad, keys),
+      });
+    } catch (error) {
+      if (!(error instanceof DecryptionError)) throw error;
+      failed++;
+      ctx.log.error({ table: column.table, id: row.id, reason: error.message }, 'secret could not be re-encrypted');
+    }
+  }
+  const counts: TableRotation = { scanned: rows.length, reencrypted: 0, skipped: 0, failed };
+  if (pending.length === 0 && failed === 0) return counts;
+  await withTransaction(ctx, async (tx) => {
+    for (const { id, previous, next } of pending) {
+      if ((await column.replace(tx, id, previous, next)) > 0) counts.reencrypted++;
+      else counts.skipped++;
+    }
+    if (counts.reencrypted + counts.failed === 0) return;
+    await emitAudit(tx, ctx, {
+      action: 'keys.rotate',
+      resourceType: 'encryption_key',
+      resourceId: range.kid,
+      newValue: { table: column.table, afterId: range.afterId, throughId: range.throughId, ...counts },
+    });
+  });
+  return counts;
 }

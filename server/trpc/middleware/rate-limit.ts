@@ -5,7 +5,7 @@
  */
 import type { TRPCError } from '@trpc/server';
 import { sha256Hex } from '../../lib/crypto.ts';
-import type { RateClass } from '../../lib/rate-limit.ts';
+import { ipRateKey, type RateClass, type RateDecision } from '../../lib/rate-limit.ts';
 import { RateLimited } from '../../services/errors.ts';
 import type { TrpcContext } from '../context.ts';
 import type { ProcedureMeta } from '../init.ts';
@@ -24,35 +24,54 @@ export async function enforceUserRateLimit(ctx: TrpcContext, userId: number, rat
 }
 
 export interface LoginAttempt {
-  /** Clears the (address, email) count, so a trader who finally remembers their password starts afresh. */
+  /**
+   * Clears the email's counts, so a trader who finally remembers their password starts afresh. Only the right
+   * password gets here, so an attacker cannot clear them; the per-address count stays.
+   */
   succeeded(): Promise<void>;
 }
 
 /**
- * Counts a login attempt against the per-address and per-(address, email) budgets before the input is parsed or
- * the password checked, so a brute force is cut off whatever the answer would have been. The email is read from
- * the raw input, normalized as the login schema does, and only its hash is used in keys.
+ * Counts a login attempt against the per-address, per-(address, email) and per-email budgets before the input is
+ * parsed or the password checked, so a brute force is cut off whatever the answer would have been. The email is
+ * read from the raw input, normalized as the login schema does, and only its hash is used in keys.
  */
 export async function beginLoginAttempt(ctx: TrpcContext, rawInput: unknown): Promise<LoginAttempt> {
-  const { loginPerIp, loginPerIpEmail } = ctx.rateLimiters;
+  const { loginPerIp, loginPerIpEmail, loginPerEmail } = ctx.rateLimiters;
+  const ipKey = ipRateKey(ctx.ip);
   const email = (rawInput as { email?: unknown } | null | undefined)?.email;
-  const pairKey = typeof email === 'string' ? `${ctx.ip}|${sha256Hex(email.trim().toLowerCase())}` : null;
+  const emailKey = typeof email === 'string' ? sha256Hex(email.trim().toLowerCase()) : null;
+  const pairKey = emailKey === null ? null : `${ipKey}|${emailKey}`;
+  const allowed = { allowed: true } as const;
 
   const decisions = await Promise.all([
-    loginPerIp.consume(ctx.ip),
-    pairKey === null ? ({ allowed: true } as const) : loginPerIpEmail.consume(pairKey),
+    loginPerIp.consume(ipKey),
+    pairKey === null ? allowed : loginPerIpEmail.consume(pairKey),
+    emailKey === null ? allowed : loginPerEmail.consume(emailKey),
   ]);
-  const waits = decisions.flatMap((decision) => (decision.allowed ? [] : [decision.retryAfterS]));
-  if (waits.length > 0) {
-    const retryAfterS = Math.max(...waits);
-    // The same answer whether or not the email has an account.
-    throw new RateLimited(`Too many sign-in attempts; try again in ${retryAfterS} s`, retryAfterS);
-  }
+  refuseIfLimited(decisions, 'Too many sign-in attempts');
   return {
     succeeded: async () => {
       if (pairKey !== null) await loginPerIpEmail.reset(pairKey);
+      if (emailKey !== null) await loginPerEmail.reset(emailKey);
     },
   };
+}
+
+/** Counts one registration from the caller's address; each call of a batch counts (each one runs argon2). */
+export async function enforceRegisterLimit(ctx: TrpcContext): Promise<void> {
+  refuseIfLimited(
+    [await ctx.rateLimiters.registerPerIp.consume(ipRateKey(ctx.ip))],
+    'Too many sign-ups from this address',
+  );
+}
+
+/** Throws RateLimited with the longest wait when any decision refused. The same answer whether an email exists. */
+function refuseIfLimited(decisions: RateDecision[], what: string): void {
+  const waits = decisions.flatMap((decision) => (decision.allowed ? [] : [decision.retryAfterS]));
+  if (waits.length === 0) return;
+  const retryAfterS = Math.max(...waits);
+  throw new RateLimited(`${what}; try again in ${retryAfterS} s`, retryAfterS);
 }
 
 /** tRPC `responseMeta`: a `Retry-After` header (the longest wait) when any call of the request was rate limited. */

@@ -1,5 +1,4 @@
-import { z } from 'zod';
-import { accountView, setTradingEnabledInput } from '#shared/schemas/account.ts';
+import { accountView, setTradingEnabledInput, tradingState } from '#shared/schemas/account.ts';
 import { getAccount } from '../../services/account/get.ts';
 import { setTradingEnabled } from '../../services/account/set-trading-enabled.ts';
 import { serviceContext } from '../context.ts';
@@ -9,6 +8,6 @@ export const accountRouter = router({
   get: protectedProcedure.output(accountView).query(({ ctx }) => getAccount(serviceContext(ctx))),
   setTradingEnabled: protectedProcedure
     .input(setTradingEnabledInput)
-    .output(z.object({ tradingEnabled: z.boolean() }))
+    .output(tradingState)
     .mutation(({ ctx, input }) => setTradingEnabled(serviceContext(ctx), input)),
 });

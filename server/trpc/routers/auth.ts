@@ -1,3 +1,4 @@
+import { accountView } from '#shared/schemas/account.ts';
 import { changePasswordInput, loginInput, refreshInput, registerInput } from '#shared/schemas/auth.ts';
 import { changePassword } from '../../services/auth/change-password.ts';
 import { login } from '../../services/auth/login.ts';
@@ -7,7 +8,7 @@ import { refresh } from '../../services/auth/refresh.ts';
 import { register } from '../../services/auth/register.ts';
 import { serviceContext } from '../context.ts';
 import { protectedProcedure, publicProcedure, router } from '../init.ts';
-import { beginLoginAttempt } from '../middleware/rate-limit.ts';
+import { beginLoginAttempt, enforceRegisterLimit } from '../middleware/rate-limit.ts';
 
 // Before `.input()`: the attempt counts before the input is parsed or the password checked.
 const rateLimitedLogin = publicProcedure.use(async ({ ctx, getRawInput, next }) => {
@@ -17,8 +18,14 @@ const rateLimitedLogin = publicProcedure.use(async ({ ctx, getRawInput, next }) 
   return result;
 });
 
+// Each call counts, a batched one too, before the input is parsed: every registration costs an argon2 hash.
+const rateLimitedRegister = publicProcedure.use(async ({ ctx, next }) => {
+  await enforceRegisterLimit(ctx);
+  return next();
+});
+
 export const authRouter = router({
-  register: publicProcedure.input(registerInput).mutation(({ ctx, input }) => register(serviceContext(ctx), input)),
+  register: rateLimitedRegister.input(registerInput).mutation(({ ctx, input }) => register(serviceContext(ctx), input)),
   login: rateLimitedLogin.input(loginInput).mutation(({ ctx, input }) => login(serviceContext(ctx), input)),
   refresh: publicProcedure
     .input(refreshInput)
@@ -26,7 +33,7 @@ export const authRouter = router({
   logout: publicProcedure
     .input(refreshInput)
     .mutation(({ ctx, input }) => logout(serviceContext(ctx), input.refreshToken)),
-  me: protectedProcedure.query(({ ctx }) => me(serviceContext(ctx), ctx.user.id)),
+  me: protectedProcedure.output(accountView).query(({ ctx }) => me(serviceContext(ctx), ctx.user.id)),
   changePassword: protectedProcedure
     .input(changePasswordInput)
     .mutation(({ ctx, input }) =>
