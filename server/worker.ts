@@ -8,8 +8,10 @@ import { createDatabase } from './db/client.ts';
 import { registerHealthRoutes } from './http/health.ts';
 import { createRedis } from './jobs/connection.ts';
 import { maintenanceProcessor } from './jobs/processors/maintenance.ts';
-import { createQueue, createWorker } from './jobs/queue-factory.ts';
-import { maintenanceQueue } from './jobs/queues/maintenance.ts';
+import { signalsProcessor } from './jobs/processors/signals.ts';
+import { closeQueues, createQueues, createWorker } from './jobs/queue-factory.ts';
+import { maintenanceQueue, QUEUE_CONFIGS, signalsQueue } from './jobs/queues/index.ts';
+import { registerSchedulers } from './jobs/schedulers.ts';
 import { env } from './lib/env.ts';
 import { createLifecycle, handleShutdownSignals, runShutdown } from './lib/lifecycle.ts';
 import { logger } from './lib/logger.ts';
@@ -19,12 +21,16 @@ installProcessGuards(logger);
 
 const lifecycle = createLifecycle();
 const database = createDatabase({ url: env.DATABASE_URL, poolSize: env.DB_POOL_SIZE, queueLimit: env.DB_QUEUE_LIMIT });
-// Workers block on Redis and must survive blips; producers (schedulers, health) must fail fast.
+// Workers block on Redis and must survive blips; producers (schedulers, the outbox sweep, health) must fail fast.
 const workerRedis = createRedis(env.REDIS_URL, 'worker', logger);
 const producerRedis = createRedis(env.REDIS_URL, 'producer', logger);
 
-const maintenance = createQueue(maintenanceQueue, producerRedis, logger);
-const workers = [createWorker(maintenanceQueue, maintenanceProcessor({ database, log: logger }), workerRedis, logger)];
+const queues = createQueues(QUEUE_CONFIGS, producerRedis, logger);
+// One worker per queue that has a processor; the other queues get theirs with the issues that fill them.
+const workers = [
+  createWorker(signalsQueue, signalsProcessor({ database, log: logger }), workerRedis, logger),
+  createWorker(maintenanceQueue, maintenanceProcessor({ database, log: logger, queues }), workerRedis, logger),
+];
 
 // Probes arrive every few seconds; logging each would drown the job logs.
 const health = Fastify({
@@ -39,7 +45,7 @@ handleShutdownSignals(
     runShutdown(
       [
         { name: 'workers', run: () => Promise.all(workers.map((worker) => worker.close())) },
-        { name: 'queues', run: () => maintenance.close() },
+        { name: 'queues', run: () => closeQueues(queues) },
         { name: 'health', run: () => health.close() },
         { name: 'redis', run: () => Promise.all([workerRedis.quit(), producerRedis.quit()]) },
         { name: 'database', run: () => database.close() },
@@ -50,26 +56,9 @@ handleShutdownSignals(
   logger,
 );
 
-/**
- * Schedulers are idempotent per id. Redis may still be coming up when the worker starts, so registration retries
- * until it succeeds or shutdown begins, without holding up the health port.
- */
-async function registerSchedulers(): Promise<void> {
-  for (let attempt = 1; !lifecycle.draining; attempt++) {
-    try {
-      await maintenance.upsertJobScheduler(
-        'purge-expired-sessions',
-        { every: 3_600_000 },
-        { name: 'purge-expired-sessions', data: {} },
-      );
-      return;
-    } catch (err) {
-      logger.warn({ err, attempt }, 'could not register job schedulers yet; retrying');
-      await new Promise((resolve) => setTimeout(resolve, Math.min(attempt * 1_000, 10_000)));
-    }
-  }
-}
-
 await health.listen({ port: env.WORKER_PORT, host: env.HOST });
-await registerSchedulers();
 logger.info({ port: env.WORKER_PORT, queues: workers.map((worker) => worker.name) }, 'worker running');
+// After the health port is up: registration waits for Redis, and the probes must answer meanwhile.
+if (await registerSchedulers(queues, { log: logger, stopping: () => lifecycle.draining })) {
+  logger.info('job schedulers registered');
+}

@@ -1,8 +1,11 @@
 /**
- * Queue names and job payloads, shared by producers and consumers. Payloads carry ids, never secrets: BullMQ stores
- * job data in Redis in clear text.
+ * Queue names, job names and job payloads, shared by producers (server/jobs/enqueue.ts) and consumers
+ * (server/jobs/run-processor.ts): both validate against the same schema, looked up by queue and job name. Payloads
+ * carry ids, never secrets or user text: BullMQ stores job data in Redis in clear text, and a processor reloads
+ * everything else from the database, so a retried job always sees the current row.
  */
 import { z } from 'zod';
+import { idSchema } from './schemas/common.ts';
 
 export const QUEUE_NAMES = [
   'signals',
@@ -16,6 +19,42 @@ export const QUEUE_NAMES = [
 ] as const;
 export type QueueName = (typeof QUEUE_NAMES)[number];
 
-export const MAINTENANCE_JOBS = ['purge-expired-sessions'] as const;
-export const maintenanceJobSchema = z.object({}).strict();
-export type MaintenanceJob = z.infer<typeof maintenanceJobSchema>;
+/** Scheduled housekeeping carries no data: the scheduler's template is `{}`. */
+const noData = z.object({}).strict();
+
+/** Every job each queue accepts: job name → payload schema. A queue's processor must handle every name listed. */
+export const JOB_PAYLOADS = {
+  // One job per accepted webhook log, job id signalJobId(log id).
+  signals: { 'execute-signal': z.object({ webhookLogId: idSchema }).strict() },
+  orders: { 'submit-order': z.object({ orderId: idSchema }).strict() },
+  'order-status': { 'poll-order-status': z.object({ orderId: idSchema }).strict() },
+  reconcile: { 'reconcile-connection': z.object({ connectionId: idSchema }).strict() },
+  sessions: { 'refresh-session': z.object({ connectionId: idSchema }).strict() },
+  // One delivery per notification and channel, so a failing channel is retried without re-sending to the others.
+  notify: { 'deliver-notification': z.object({ notificationId: idSchema, channelId: idSchema }).strict() },
+  // The failed job itself stays in Redis (removeOnFail), so the recorder reads its data and reason from there.
+  'dead-letters': {
+    'record-dead-letter': z.object({ queue: z.enum(QUEUE_NAMES), jobId: z.string().min(1).max(255) }).strict(),
+  },
+  maintenance: { 'purge-expired-sessions': noData, 'outbox-sweep': noData },
+} as const satisfies Record<QueueName, Record<string, z.ZodType>>;
+
+export type JobName<Q extends QueueName> = keyof (typeof JOB_PAYLOADS)[Q] & string;
+type PayloadSchema<Q extends QueueName, N extends JobName<Q>> = (typeof JOB_PAYLOADS)[Q][N];
+export type JobPayload<Q extends QueueName, N extends JobName<Q>> =
+  PayloadSchema<Q, N> extends z.ZodType ? z.infer<PayloadSchema<Q, N>> : never;
+
+/** The payload schema of `name` on `queue`, or undefined for a job name the queue does not know. */
+export function jobPayloadSchema(queue: QueueName, name: string): z.ZodType | undefined {
+  const schemas: Record<string, z.ZodType> = JOB_PAYLOADS[queue];
+  return Object.hasOwn(schemas, name) ? schemas[name] : undefined;
+}
+
+/**
+ * The job id of a webhook log's signal job. Deriving it from the log id makes enqueueing idempotent: BullMQ ignores
+ * an add whose id is already in the queue. Prefixed because BullMQ refuses custom ids that are plain integers
+ * ("Custom Id cannot be integers", which would clash with its own counter ids) and ids containing `:`.
+ */
+export function signalJobId(webhookLogId: number): string {
+  return `log-${webhookLogId}`;
+}

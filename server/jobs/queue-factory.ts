@@ -2,30 +2,75 @@
  * Queues and workers built from a per-queue config (server/jobs/queues/<name>.ts). Every Queue and Worker gets an
  * `error` listener; prefixes carry a hash tag per queue for Redis Cluster.
  */
-import { type JobsOptions, type Processor, Queue, Worker, type WorkerOptions } from 'bullmq';
+import {
+  type BackoffOptions,
+  type JobsOptions,
+  type KeepJobs,
+  type Processor,
+  Queue,
+  Worker,
+  type WorkerOptions,
+} from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { QueueName } from '#shared/jobs.ts';
 import { env } from '../lib/env.ts';
 import type { Logger } from '../lib/logger.ts';
 
-export interface QueueConfig {
-  name: QueueName;
-  defaultJobOptions: JobsOptions;
-  worker: Pick<WorkerOptions, 'concurrency' | 'lockDuration' | 'maxStalledCount' | 'stalledInterval'>;
+/**
+ * A queue's options. Retries, backoff, both removal bounds (PITFALLS §1: jobs are kept forever by default),
+ * concurrency and lock duration are required, so no queue can silently fall back to BullMQ's defaults.
+ */
+export interface QueueConfig<Q extends QueueName = QueueName> {
+  name: Q;
+  defaultJobOptions: JobsOptions & {
+    attempts: number;
+    backoff: BackoffOptions;
+    removeOnComplete: Required<KeepJobs>;
+    removeOnFail: Required<KeepJobs>;
+  };
+  worker: Pick<WorkerOptions, 'maxStalledCount' | 'stalledInterval'> &
+    Required<Pick<WorkerOptions, 'concurrency' | 'lockDuration'>>;
 }
+
+/** A BullMQ Queue whose type remembers its name, so `enqueue` can check a job's name and payload against it. */
+export type NamedQueue<Q extends QueueName> = Queue & { readonly name: Q };
+export type Queues = { [Q in QueueName]: NamedQueue<Q> };
 
 export function queuePrefix(name: QueueName): string {
   return `${env.REDIS_PREFIX}:{${name}}`;
 }
 
-export function createQueue(config: QueueConfig, connection: Redis, log: Logger): Queue {
+export function createQueue<Q extends QueueName>(
+  config: QueueConfig<Q>,
+  connection: Redis,
+  log: Logger,
+): NamedQueue<Q> {
   const queue = new Queue(config.name, {
     connection,
     prefix: queuePrefix(config.name),
     defaultJobOptions: config.defaultJobOptions,
   });
   queue.on('error', (err) => log.error({ err, queue: config.name }, 'queue error'));
-  return queue;
+  return queue as NamedQueue<Q>;
+}
+
+/** One Queue per config, all on `connection` (a Queue reuses the connection it is given; none of them block). */
+export function createQueues(configs: { [Q in QueueName]: QueueConfig<Q> }, connection: Redis, log: Logger): Queues {
+  const queue = <Q extends QueueName>(name: Q) => createQueue(configs[name], connection, log);
+  return {
+    signals: queue('signals'),
+    orders: queue('orders'),
+    'order-status': queue('order-status'),
+    reconcile: queue('reconcile'),
+    sessions: queue('sessions'),
+    notify: queue('notify'),
+    'dead-letters': queue('dead-letters'),
+    maintenance: queue('maintenance'),
+  };
+}
+
+export async function closeQueues(queues: Queues): Promise<void> {
+  await Promise.all(Object.values(queues).map((queue) => queue.close()));
 }
 
 export function createWorker(config: QueueConfig, processor: Processor, connection: Redis, log: Logger): Worker {
@@ -35,8 +80,15 @@ export function createWorker(config: QueueConfig, processor: Processor, connecti
     ...config.worker,
   });
   worker.on('error', (err) => log.error({ err, queue: config.name }, 'worker error'));
-  worker.on('failed', (job, err) =>
-    log.warn({ err, queue: config.name, jobId: job?.id, attempts: job?.attemptsMade }, 'job failed'),
-  );
+  // The processor runner logs each attempt's cause; this marks the moment a job is given up on (no retry left, or
+  // an UnrecoverableError), where dead-lettering hooks in. A job failed for stalling too often is failed inside
+  // Redis and only shows up as a QueueEvents `failed` event, not here.
+  worker.on('failed', (job, err) => {
+    if (job && job.finishedOn === undefined) return; // retrying
+    log.error(
+      { queue: config.name, job: job?.name, jobId: job?.id, attemptsMade: job?.attemptsMade, reason: err.message },
+      'job failed for good',
+    );
+  });
   return worker;
 }

@@ -1,13 +1,16 @@
 import type { QueueConfig } from '../queue-factory.ts';
 
-export const maintenanceQueue: QueueConfig = {
+/** Scheduled housekeeping: the session purge and the outbox sweep (server/jobs/schedulers.ts). */
+export const maintenanceQueue: QueueConfig<'maintenance'> = {
   name: 'maintenance',
   defaultJobOptions: {
     // Housekeeping is idempotent and not urgent: a few spaced retries are enough.
     attempts: 3,
+    // Spaced out: the next scheduled run is never far away.
     backoff: { type: 'exponential', delay: 30_000 },
     // Keep a short history for inspection without letting Redis grow (PITFALLS §1 auto-removal).
     removeOnComplete: { age: 24 * 3600, count: 100 },
+    // A week of failures, bounded: a sweep every 10 s that keeps failing must not fill Redis.
     removeOnFail: { age: 7 * 24 * 3600, count: 1_000 },
   },
   worker: {

@@ -1,0 +1,81 @@
+/**
+ * Producers. Every payload is validated against the schema its consumer will use (shared/jobs.ts) before it reaches
+ * Redis, so a bad payload fails at the producer, where the bug is, rather than as a failed job later. Queues are
+ * built on the producer connection, which fails fast when Redis is down: the add rejects and the caller decides
+ * (the webhook route leaves the log `received` for the outbox sweep).
+ */
+import type { Job, JobsOptions, Queue } from 'bullmq';
+import { type JobName, type JobPayload, jobPayloadSchema, type QueueName, signalJobId } from '#shared/jobs.ts';
+import { ServiceUnavailable } from '../services/errors.ts';
+import type { NamedQueue, Queues } from './queue-factory.ts';
+
+/** Options a producer may set; attempts, backoff and removal stay the queue's (server/jobs/queues/). */
+export type EnqueueOptions = Pick<JobsOptions, 'jobId' | 'delay' | 'priority' | 'deduplication'>;
+
+function validPayload(queue: QueueName, name: string, payload: unknown): unknown {
+  const schema = jobPayloadSchema(queue, name);
+  if (!schema) throw new Error(`unknown ${queue} job ${name}`);
+  const parsed = schema.safeParse(payload);
+  if (!parsed.success) {
+    const paths = parsed.error.issues.map((issue) => issue.path.map(String).join('.'));
+    throw new Error(`invalid ${name} payload: ${paths.join(', ')}`);
+  }
+  return parsed.data;
+}
+
+// How long an add waits for a connection that has never been ready (process started while Redis was down).
+const FIRST_CONNECT_WAIT_MS = 1_000;
+
+/**
+ * Resolves once the queue's connection has been ready, waiting at most FIRST_CONNECT_WAIT_MS. Needed on top of
+ * `enableOfflineQueue: false` (which fails a command at once while Redis is down): a BullMQ Queue sends nothing
+ * before its connection's first `ready` event, so without this an add would hang for as long as Redis stays down.
+ */
+async function connected(queue: Queue): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new ServiceUnavailable(`job queue ${queue.name} is unavailable: Redis is not connected`)),
+      FIRST_CONNECT_WAIT_MS,
+    );
+  });
+  try {
+    await Promise.race([queue.waitUntilReady(), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Adds one job after validating its payload. With a `jobId` already in the queue, BullMQ keeps the existing job. */
+export async function enqueue<Q extends QueueName, N extends JobName<Q>>(
+  queue: NamedQueue<Q>,
+  name: N,
+  payload: JobPayload<Q, N>,
+  options: EnqueueOptions = {},
+): Promise<Job> {
+  const data = validPayload(queue.name, name, payload);
+  await connected(queue);
+  return queue.add(name, data, options);
+}
+
+/**
+ * Enqueues the signal job of an accepted webhook log. The job id comes from the log id, so the route and the outbox
+ * sweep may both enqueue the same log: while that job is still in Redis, the second add is ignored (after its
+ * removal the processor's status check makes a re-run harmless).
+ */
+export function enqueueSignal(queues: Pick<Queues, 'signals'>, webhookLogId: number): Promise<Job> {
+  return enqueue(queues.signals, 'execute-signal', { webhookLogId }, { jobId: signalJobId(webhookLogId) });
+}
+
+/** enqueueSignal for many logs in one round trip (one Lua script per job, one network exchange). */
+export async function enqueueSignals(queues: Pick<Queues, 'signals'>, webhookLogIds: number[]): Promise<void> {
+  if (webhookLogIds.length === 0) return;
+  await connected(queues.signals);
+  await queues.signals.addBulk(
+    webhookLogIds.map((webhookLogId) => ({
+      name: 'execute-signal',
+      data: validPayload('signals', 'execute-signal', { webhookLogId }),
+      opts: { jobId: signalJobId(webhookLogId) },
+    })),
+  );
+}

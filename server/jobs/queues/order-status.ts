@@ -1,0 +1,22 @@
+import type { QueueConfig } from '../queue-factory.ts';
+
+/** Polls a fresh order's status every few seconds until it is terminal. */
+export const orderStatusQueue: QueueConfig<'order-status'> = {
+  name: 'order-status',
+  defaultJobOptions: {
+    // A missed poll is harmless (the next poll or reconciliation catches up), so few retries.
+    attempts: 3,
+    // Fixed and short: a poll is only useful while the order is fresh.
+    backoff: { type: 'fixed', delay: 5_000 },
+    // High volume and no lasting value: keep minutes, not days.
+    removeOnComplete: { age: 600, count: 1_000 },
+    // Failed polls kept a day to spot a broker answering errors.
+    removeOnFail: { age: 24 * 3_600, count: 5_000 },
+  },
+  worker: {
+    // One short broker read per job, paced per connection by the resilience layer.
+    concurrency: 16,
+    // One read with a client timeout well under this.
+    lockDuration: 30_000,
+  },
+};

@@ -1,0 +1,22 @@
+import type { QueueConfig } from '../queue-factory.ts';
+
+/** One job per accepted webhook log: claim the log and turn the signal into orders (database work only). */
+export const signalsQueue: QueueConfig<'signals'> = {
+  name: 'signals',
+  defaultJobOptions: {
+    // A few quick retries ride out a database blip; the outbox sweep re-enqueues a log still `received` anyway.
+    attempts: 5,
+    // Signals are time-sensitive: start at 1 s so a recovered database catches up within seconds, not minutes.
+    backoff: { type: 'exponential', delay: 1_000 },
+    // Bounded by count at webhook rates; the webhook log row, not Redis, is the lasting record.
+    removeOnComplete: { age: 3_600, count: 10_000 },
+    // Failed jobs stay a week for dead-letter recording and inspection.
+    removeOnFail: { age: 7 * 24 * 3_600, count: 10_000 },
+  },
+  worker: {
+    // Each job holds one pooled MySQL connection at a time; stay below DB_POOL_SIZE (default 10).
+    concurrency: 8,
+    // Database work only (broker calls run on the orders queue), so the 30 s default leaves a wide margin.
+    lockDuration: 30_000,
+  },
+};
