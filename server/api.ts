@@ -7,6 +7,9 @@ import { buildApp } from './app.ts';
 import { BrokerRegistry } from './brokers/registry.ts';
 import { createDatabase } from './db/client.ts';
 import { createRedis } from './jobs/connection.ts';
+import { enqueueSignal } from './jobs/enqueue.ts';
+import { closeQueues, createQueues } from './jobs/queue-factory.ts';
+import { QUEUE_CONFIGS } from './jobs/queues/index.ts';
 import { env } from './lib/env.ts';
 import { createLifecycle, handleShutdownSignals, runShutdown } from './lib/lifecycle.ts';
 import { logger } from './lib/logger.ts';
@@ -20,7 +23,19 @@ const lifecycle = createLifecycle();
 const database = createDatabase({ url: env.DATABASE_URL, poolSize: env.DB_POOL_SIZE, queueLimit: env.DB_QUEUE_LIMIT });
 const redis = createRedis(env.REDIS_URL, 'producer', logger);
 const brokers = new BrokerRegistry();
-const app = await buildApp({ database, redis, lifecycle, brokers });
+// Producer queues on the fail-fast connection: an add during a Redis outage rejects at once (PITFALLS trap 3).
+const queues = createQueues(QUEUE_CONFIGS, redis, logger);
+const app = await buildApp({
+  database,
+  redis,
+  lifecycle,
+  brokers,
+  // While Redis is away, skip the add (and enqueue's wait for a first connection): the outbox sweep enqueues the log.
+  enqueueSignal: (webhookLogId) =>
+    redis.status === 'ready'
+      ? enqueueSignal(queues, webhookLogId)
+      : Promise.reject(new Error(`Redis is ${redis.status}: signal job left to the outbox sweep`)),
+});
 
 handleShutdownSignals(
   lifecycle,
@@ -29,6 +44,7 @@ handleShutdownSignals(
       [
         { name: 'http', run: () => app.close() },
         { name: 'brokers', run: async () => brokers.close() },
+        { name: 'queues', run: () => closeQueues(queues) },
         { name: 'redis', run: () => redis.quit() },
         { name: 'database', run: () => database.close() },
       ],

@@ -13,11 +13,13 @@ import type { DatabaseHandle } from './db/client.ts';
 import { httpErrorHandler, sendHttpError } from './http/errors.ts';
 import { registerHealthRoutes } from './http/health.ts';
 import { registerGlobalRateLimit } from './http/rate-limit.ts';
+import { registerTradingViewRoute } from './http/tradingview.ts';
 import { env } from './lib/env.ts';
 import type { Lifecycle } from './lib/lifecycle.ts';
-import { logger as defaultLogger, type Logger } from './lib/logger.ts';
+import { logger as defaultLogger, type Logger, redactUrl } from './lib/logger.ts';
 import { createRateLimiters, type RateLimitConfig } from './lib/rate-limit.ts';
 import { newRequestId } from './lib/request-id.ts';
+import { connectCacheBroadcast } from './services/webhooks/strategy-cache.ts';
 import { appRouter } from './trpc/app-router.ts';
 import { createContextFactory } from './trpc/context.ts';
 import { retryAfterResponseMeta } from './trpc/middleware/rate-limit.ts';
@@ -31,6 +33,13 @@ export interface AppDeps {
   lifecycle: Lifecycle;
   /** One adapter, breaker and pacer per broker connection, shared by every request of this process. */
   brokers: BrokerRegistry;
+  /**
+   * Enqueues the signal job of a committed webhook log (server/jobs/enqueue.ts on queues over `redis`); rejects at
+   * once when Redis is down, and the outbox sweep enqueues the log later.
+   */
+  enqueueSignal(webhookLogId: number): Promise<unknown>;
+  /** Ingestion settings (server/services/webhooks/ingest.ts); tests shorten the dedup window or move the clock. */
+  ingest?: { dedupWindowS?: number; now?: () => number };
 }
 
 export interface BuildAppOptions {
@@ -74,18 +83,22 @@ export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Pr
   });
 
   // After CORS, so a browser can read a 429 and its Retry-After.
-  const rateLimiters = createRateLimiters(deps.redis, options.logger ?? defaultLogger, options.rateLimits);
+  const log = options.logger ?? defaultLogger;
+  const rateLimiters = createRateLimiters(deps.redis, log, options.rateLimits);
   registerGlobalRateLimit(app, rateLimiters.globalPerIp);
 
   app.setErrorHandler(httpErrorHandler);
   app.setNotFoundHandler((request, reply) =>
     sendHttpError(reply, 404, {
       code: 'not-found',
-      message: `No route for ${request.method} ${request.url.split('?')[0]}`,
+      // Redacted: a mistyped webhook URL still carries its token.
+      message: `No route for ${request.method} ${redactUrl(request.url.split('?')[0] ?? '')}`,
     }),
   );
 
   registerHealthRoutes(app, deps);
+  await registerTradingViewRoute(app, deps, log);
+  wireStrategyCache(app, deps.redis, log);
 
   await app.register(fastifyTRPCPlugin, {
     prefix: TRPC_PREFIX,
@@ -98,4 +111,18 @@ export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Pr
   } satisfies FastifyTRPCPluginOptions<AnyRouter>);
 
   return app;
+}
+
+/**
+ * Strategy changes made by any api process reach this one's webhook strategy cache through Redis pub/sub, on a
+ * connection of its own (a subscribed connection can send nothing else), closed with the app.
+ */
+function wireStrategyCache(app: FastifyInstance, redis: Redis, log: Logger): void {
+  const subscriber = redis.duplicate();
+  subscriber.on('error', () => undefined); // the producer connection already reports Redis outages
+  const disconnect = connectCacheBroadcast({ publisher: redis, subscriber, log });
+  app.addHook('onClose', async () => {
+    await disconnect();
+    subscriber.disconnect();
+  });
 }

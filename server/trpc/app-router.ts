@@ -10,6 +10,7 @@ import { healthRouter } from './routers/health.ts';
 import { notificationsRouter } from './routers/notifications.ts';
 import { routingRouter } from './routers/routing.ts';
 import { strategiesRouter } from './routers/strategies.ts';
+import { webhooksRouter } from './routers/webhooks.ts';
 
 export const appRouter = router({
   auth: authRouter,
@@ -17,6 +18,7 @@ export const appRouter = router({
   strategies: strategiesRouter,
   brokers: brokersRouter,
   routing: routingRouter,
+  webhooks: webhooksRouter,
   notifications: notificationsRouter,
   admin: adminRouter,
   health: healthRouter,

@@ -7,6 +7,9 @@ import { type AppDeps, buildApp } from '../../server/app.ts';
 import { BrokerRegistry } from '../../server/brokers/registry.ts';
 import { createDatabase } from '../../server/db/client.ts';
 import { createRedis } from '../../server/jobs/connection.ts';
+import { enqueueSignal } from '../../server/jobs/enqueue.ts';
+import { closeQueues, createQueues, type Queues } from '../../server/jobs/queue-factory.ts';
+import { QUEUE_CONFIGS } from '../../server/jobs/queues/index.ts';
 import { env } from '../../server/lib/env.ts';
 import { createLifecycle } from '../../server/lib/lifecycle.ts';
 import { logger } from '../../server/lib/logger.ts';
@@ -16,6 +19,8 @@ export interface TestApp {
   url: string;
   deps: AppDeps;
   app: Awaited<ReturnType<typeof buildApp>>;
+  /** The producer queues the app enqueues into (on its Redis connection and this run's prefix). */
+  queues: Queues;
   close(): Promise<void>;
 }
 
@@ -28,14 +33,24 @@ export interface TestAppOptions {
   rateLimits?: Partial<RateLimitConfig>;
   /** Broker adapters pointed at the fakes; by default the env's broker URLs. */
   brokers?: BrokerRegistry;
+  /** Webhook ingestion settings: a short dedup window, a clock the test moves. */
+  ingest?: AppDeps['ingest'];
 }
 
 export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
+  const redis = createRedis(options.redisUrl ?? env.REDIS_URL, 'producer', logger);
+  const queues = createQueues(QUEUE_CONFIGS, redis, logger);
   const deps: AppDeps = {
     database: createDatabase({ url: options.databaseUrl ?? env.DATABASE_URL, poolSize: 4, queueLimit: 100 }),
-    redis: createRedis(options.redisUrl ?? env.REDIS_URL, 'producer', logger),
+    redis,
     lifecycle: createLifecycle(),
     brokers: options.brokers ?? new BrokerRegistry(),
+    // As in server/api.ts: no add while Redis is away, the outbox sweep enqueues the log.
+    enqueueSignal: (webhookLogId) =>
+      redis.status === 'ready'
+        ? enqueueSignal(queues, webhookLogId)
+        : Promise.reject(new Error(`Redis is ${redis.status}: signal job left to the outbox sweep`)),
+    ingest: options.ingest,
   };
   // Every test signs its users up from 127.0.0.1, far more than the production sign-up budget per address allows.
   const rateLimits = { registerPerIp: { points: 10_000, durationS: 3_600 }, ...options.rateLimits };
@@ -46,8 +61,10 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     url: `http://127.0.0.1:${port}`,
     deps,
     app,
+    queues,
     async close() {
       await app.close();
+      await closeQueues(queues);
       deps.redis.disconnect();
       deps.brokers.close();
       await deps.database.close();

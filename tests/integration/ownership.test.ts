@@ -9,6 +9,7 @@ import { brokerConnections } from '../../drizzle/schema/broker_connections.ts';
 import { notificationChannels } from '../../drizzle/schema/notification_channels.ts';
 import { routingRules } from '../../drizzle/schema/routing_rules.ts';
 import { strategies } from '../../drizzle/schema/strategies.ts';
+import { webhookLogs } from '../../drizzle/schema/webhook_logs.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { type ApiClient, type SignedInUser, signUp, trpcFailure } from '../helpers/client.ts';
 import { rememberSecret } from '../helpers/secrets.ts';
@@ -16,7 +17,7 @@ import { rememberSecret } from '../helpers/secrets.ts';
 let server: TestApp;
 let owner: SignedInUser;
 let intruder: SignedInUser;
-const ids = { strategy: 0, connection: 0, rule: 0, channel: 0 };
+const ids = { strategy: 0, connection: 0, rule: 0, channel: 0, log: 0 };
 const MISSING = 999_999_999;
 
 beforeAll(async () => {
@@ -47,6 +48,12 @@ beforeAll(async () => {
       target: { kind: 'discord', url: 'https://8.8.8.8/api/webhooks/1/owner-token' },
     })
   ).id;
+  // A failed log (replayable by its owner), written directly as ingestion would.
+  const [log] = await server.deps.database.db
+    .insert(webhookLogs)
+    .values({ strategyId: ids.strategy, receivedAt: new Date(), rawBody: '{"ticker":"MNQ1!"}', status: 'failed' })
+    .$returningId();
+  ids.log = log?.id ?? 0;
 });
 afterAll(() => server.close());
 
@@ -58,6 +65,7 @@ async function ownerState() {
     connections: await db.select().from(brokerConnections).where(eq(brokerConnections.userId, owner.id)),
     rules: await db.select().from(routingRules).where(eq(routingRules.userId, owner.id)),
     channels: await db.select().from(notificationChannels).where(eq(notificationChannels.userId, owner.id)),
+    logs: await db.select().from(webhookLogs).where(eq(webhookLogs.strategyId, ids.strategy)),
   };
 }
 
@@ -81,6 +89,13 @@ const CALLS: Array<[string, Call, keyof typeof ids]> = [
   ['routing.delete', (c, id) => c.routing.delete.mutate({ id }), 'rule'],
   ['notifications.channels.update', (c, id) => c.notifications.channels.update.mutate({ id, name: 'x' }), 'channel'],
   ['notifications.channels.delete', (c, id) => c.notifications.channels.delete.mutate({ id }), 'channel'],
+  ['webhooks.getLog', (c, id) => c.webhooks.getLog.query({ id }), 'log'],
+  ['webhooks.replay', (c, id) => c.webhooks.replay.mutate({ id }), 'log'],
+  [
+    'webhooks.simulateSignal',
+    (c, id) => c.webhooks.simulateSignal.mutate({ strategyId: id, payload: { ticker: 'MNQ1!', action: 'buy' } }),
+    'strategy',
+  ],
 ];
 
 describe("ownership: another user's ids answer NOT_FOUND and change nothing", () => {
@@ -118,8 +133,9 @@ describe("ownership: another user's ids answer NOT_FOUND and change nothing", ()
       (await c.strategies.list.query({ includeInactive: true, limit: 100 })).items,
       (await c.brokers.getConnections.query({ limit: 100 })).items,
       (await c.notifications.channels.list.query({ limit: 100 })).items,
+      (await c.webhooks.getLogs.query({ strategyId: ids.strategy, limit: 100 })).items,
     ];
-    const ownerIds = [ids.strategy, ids.connection, ids.channel];
+    const ownerIds = [ids.strategy, ids.connection, ids.channel, ids.log];
     lists.forEach((items, index) => {
       expect(items.map((item) => item.id)).not.toContain(ownerIds[index]);
     });

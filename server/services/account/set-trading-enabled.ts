@@ -6,6 +6,7 @@ import { notDeleted } from '../../db/soft-delete.ts';
 import { withTransaction } from '../../db/transaction.ts';
 import { actingUserId, type ServiceContext } from '../context.ts';
 import { NotFound } from '../errors.ts';
+import { invalidateWebhookStrategies } from '../webhooks/strategy-cache.ts';
 
 /**
  * Flips the caller's own kill switch (users.trading_enabled). Turning it off stops new orders at once; orders
@@ -15,7 +16,7 @@ import { NotFound } from '../errors.ts';
  */
 export async function setTradingEnabled(ctx: ServiceContext, input: SetTradingEnabledInput): Promise<TradingState> {
   const userId = actingUserId(ctx);
-  return withTransaction(ctx, async (tx) => {
+  const state = await withTransaction(ctx, async (tx) => {
     const [user] = await tx
       .select({ tradingEnabled: users.tradingEnabled, tradingLockedAt: users.tradingLockedAt })
       .from(users)
@@ -34,4 +35,7 @@ export async function setTradingEnabled(ctx: ServiceContext, input: SetTradingEn
     });
     return { tradingEnabled: input.enabled, tradingLockedByAdmin: user.tradingLockedAt !== null };
   });
+  // Committed: the webhook route answers trading-disabled (or accepts again) from the next alert.
+  invalidateWebhookStrategies({ userId });
+  return state;
 }

@@ -8,6 +8,7 @@ import { withTransaction } from '../../db/transaction.ts';
 import { forgetSessions } from '../auth/session-check.ts';
 import { actingUserId, type ServiceContext } from '../context.ts';
 import { Precondition } from '../errors.ts';
+import { invalidateWebhookStrategies } from '../webhooks/strategy-cache.ts';
 import { lockActiveAdminIds } from './is-active-admin.ts';
 import { lockUser } from './user-view.ts';
 
@@ -50,5 +51,7 @@ export async function disableUser(ctx: ServiceContext, input: z.infer<typeof dis
   });
   // The user's access tokens stop working here at once, not when the cached session check expires.
   if (input.disabled) forgetSessions(after.id);
+  // A disabled account's alerts answer trading-disabled from the next one.
+  invalidateWebhookStrategies({ userId: after.id });
   return after;
 }

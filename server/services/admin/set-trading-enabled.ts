@@ -5,6 +5,7 @@ import type { AdminUser, setTradingEnabledInput } from '#shared/schemas/admin.ts
 import { emitAudit } from '../../audit/emit.ts';
 import { withTransaction } from '../../db/transaction.ts';
 import { actingUserId, type ServiceContext } from '../context.ts';
+import { invalidateWebhookStrategies } from '../webhooks/strategy-cache.ts';
 import { lockUser } from './user-view.ts';
 
 /**
@@ -17,7 +18,7 @@ export async function setTradingEnabled(
   ctx: ServiceContext,
   input: z.infer<typeof setTradingEnabledInput>,
 ): Promise<AdminUser> {
-  return withTransaction(ctx, async (tx) => {
+  const user = await withTransaction(ctx, async (tx) => {
     const before = await lockUser(tx, input.userId);
     const wasLocked = before.tradingLockedAt !== null;
     const lock = !input.enabled;
@@ -39,4 +40,7 @@ export async function setTradingEnabled(
     });
     return after;
   });
+  // Committed: the webhook route answers trading-disabled (or accepts again) from the next alert.
+  invalidateWebhookStrategies({ userId: user.id });
+  return user;
 }

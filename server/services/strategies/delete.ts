@@ -5,6 +5,7 @@ import { softDeleteSet } from '../../db/soft-delete.ts';
 import { withTransaction } from '../../db/transaction.ts';
 import { actingUserId, type ServiceContext } from '../context.ts';
 import { deactivateRoutingRules } from '../routing/deactivate.ts';
+import { invalidateWebhookStrategies } from '../webhooks/strategy-cache.ts';
 import { auditSettings } from './settings.ts';
 import { loadOwnedStrategy } from './view.ts';
 
@@ -13,7 +14,7 @@ import { loadOwnedStrategy } from './view.ts';
  * unknown one, and its history (logs, orders, trades) stays.
  */
 export async function deleteStrategy(ctx: ServiceContext, id: number): Promise<{ ok: true }> {
-  return withTransaction(ctx, async (tx) => {
+  await withTransaction(ctx, async (tx) => {
     const before = await loadOwnedStrategy(tx, ctx, id, { forUpdate: true });
     await tx
       .update(strategies)
@@ -26,6 +27,8 @@ export async function deleteStrategy(ctx: ServiceContext, id: number): Promise<{
       resourceId: id,
       oldValue: auditSettings(before),
     });
-    return { ok: true as const };
   });
+  // Committed: the token answers 404 from the next alert.
+  invalidateWebhookStrategies({ strategyIds: [id] });
+  return { ok: true as const };
 }

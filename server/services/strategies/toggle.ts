@@ -4,6 +4,7 @@ import type { StrategyView } from '#shared/schemas/strategies.ts';
 import { emitAudit } from '../../audit/emit.ts';
 import { withTransaction } from '../../db/transaction.ts';
 import type { ServiceContext } from '../context.ts';
+import { invalidateWebhookStrategies } from '../webhooks/strategy-cache.ts';
 import { loadOwnedStrategy } from './view.ts';
 
 type StateFields = Partial<Pick<StrategyView, 'isActive' | 'liveEnabledAt'>>;
@@ -17,7 +18,7 @@ export async function setStrategyState(
   id: number,
   change: { action: string; alreadyThere: (strategy: StrategyView) => boolean; set: () => StateFields },
 ): Promise<StrategyView> {
-  return withTransaction(ctx, async (tx) => {
+  const after = await withTransaction(ctx, async (tx) => {
     const before = await loadOwnedStrategy(tx, ctx, id, { forUpdate: true });
     if (change.alreadyThere(before)) return before;
     const set = change.set();
@@ -32,4 +33,7 @@ export async function setStrategyState(
     });
     return loadOwnedStrategy(tx, ctx, id);
   });
+  // Committed: the webhook route sees a pause or resume on the next alert.
+  invalidateWebhookStrategies({ strategyIds: [id] });
+  return after;
 }

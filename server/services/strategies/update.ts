@@ -6,6 +6,7 @@ import { isDuplicateKey } from '../../db/errors.ts';
 import { withTransaction } from '../../db/transaction.ts';
 import type { ServiceContext } from '../context.ts';
 import { Conflict, InvalidInput } from '../errors.ts';
+import { invalidateWebhookStrategies } from '../webhooks/strategy-cache.ts';
 import { NAME_TAKEN } from './create.ts';
 import {
   diffSettings,
@@ -29,7 +30,7 @@ export async function updateStrategy(ctx: ServiceContext, input: UpdateStrategyI
   // Hashed before the transaction: argon2 takes tens of milliseconds and must not hold the row lock.
   const passphraseHash = typeof passphrase === 'string' ? await hashPassphrase(passphrase) : passphrase;
   try {
-    return await withTransaction(ctx, async (tx) => {
+    const after = await withTransaction(ctx, async (tx) => {
       const before = await loadOwnedStrategy(tx, ctx, id, { forUpdate: true });
       const rates = {
         ratePerMinute: patch.ratePerMinute ?? before.ratePerMinute,
@@ -56,6 +57,9 @@ export async function updateStrategy(ctx: ServiceContext, input: UpdateStrategyI
       });
       return loadOwnedStrategy(tx, ctx, id);
     });
+    // Committed: rates, allowed addresses, passphrase and staleness apply from the next alert.
+    invalidateWebhookStrategies({ strategyIds: [id] });
+    return after;
   } catch (error) {
     if (isDuplicateKey(error)) throw new Conflict(NAME_TAKEN);
     throw error;
