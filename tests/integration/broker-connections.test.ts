@@ -3,10 +3,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditLogs } from '../../drizzle/schema/audit_logs.ts';
 import { brokerConnections } from '../../drizzle/schema/broker_connections.ts';
 import { routingRules } from '../../drizzle/schema/routing_rules.ts';
-import { strategies } from '../../drizzle/schema/strategies.ts';
-import { aadFor, DecryptionError, decryptSecret, randomToken, sha256Hex } from '../../server/lib/crypto.ts';
+import { aadFor, DecryptionError, decryptSecret } from '../../server/lib/crypto.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { type SignedInUser, signUp, trpcFailure } from '../helpers/client.ts';
+import { insertStrategy as insertStrategyRow } from '../helpers/fixtures.ts';
 import { rememberSecret } from '../helpers/secrets.ts';
 
 let server: TestApp;
@@ -46,14 +46,7 @@ async function auditRows(userId: number) {
   return db().select().from(auditLogs).where(eq(auditLogs.userId, userId)).orderBy(auditLogs.id);
 }
 
-async function insertStrategy(userId: number, name: string) {
-  const [row] = await db()
-    .insert(strategies)
-    .values({ userId, name, webhookTokenHash: sha256Hex(randomToken()), webhookTokenEnc: 'unused-in-this-test' })
-    .$returningId();
-  if (!row) throw new Error('strategy insert returned no id');
-  return row.id;
-}
+const insertStrategy = (userId: number, name?: string) => insertStrategyRow(db(), userId, name);
 
 const connectAlpaca = (user: SignedInUser, name = 'Alpaca paper') =>
   user.client.brokers.connect.mutate({ broker: 'alpaca', name, environment: 'paper', credentials: ALPACA });

@@ -3,9 +3,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditLogs } from '../../drizzle/schema/audit_logs.ts';
 import { routingRules } from '../../drizzle/schema/routing_rules.ts';
 import { strategies } from '../../drizzle/schema/strategies.ts';
-import { randomToken, sha256Hex } from '../../server/lib/crypto.ts';
+import { randomToken } from '../../server/lib/crypto.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { type SignedInUser, signUp, trpcFailure } from '../helpers/client.ts';
+import { insertStrategy as insertStrategyRow } from '../helpers/fixtures.ts';
 
 let server: TestApp;
 beforeAll(async () => {
@@ -15,14 +16,7 @@ afterAll(() => server.close());
 
 const db = () => server.deps.database.db;
 
-async function insertStrategy(userId: number, name = `S-${randomToken(4)}`) {
-  const [row] = await db()
-    .insert(strategies)
-    .values({ userId, name, webhookTokenHash: sha256Hex(randomToken()), webhookTokenEnc: 'unused-in-this-test' })
-    .$returningId();
-  if (!row) throw new Error('strategy insert returned no id');
-  return row.id;
-}
+const insertStrategy = (userId: number, name?: string) => insertStrategyRow(db(), userId, name);
 
 async function connection(user: SignedInUser, name = `C-${randomToken(4)}`) {
   const created = await user.client.brokers.connect.mutate({

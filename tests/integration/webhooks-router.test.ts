@@ -3,10 +3,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditLogs } from '../../drizzle/schema/audit_logs.ts';
 import { strategies } from '../../drizzle/schema/strategies.ts';
 import { webhookLogs } from '../../drizzle/schema/webhook_logs.ts';
-import { randomToken, sha256Hex } from '../../server/lib/crypto.ts';
+import { randomToken } from '../../server/lib/crypto.ts';
 import type { WebhookLogStatus, WebhookSource } from '../../shared/enums.ts';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { type SignedInUser, signUp, trpcFailure } from '../helpers/client.ts';
+import { insertStrategy as insertStrategyRow } from '../helpers/fixtures.ts';
 import { rememberSecret } from '../helpers/secrets.ts';
 import { signalJob, webhookLog } from '../helpers/webhooks.ts';
 
@@ -18,14 +19,7 @@ afterAll(() => server.close());
 
 const db = () => server.deps.database.db;
 
-async function insertStrategy(userId: number, name = `S-${randomToken(4)}`) {
-  const [row] = await db()
-    .insert(strategies)
-    .values({ userId, name, webhookTokenHash: sha256Hex(randomToken()), webhookTokenEnc: 'unused-in-this-test' })
-    .$returningId();
-  if (!row) throw new Error('strategy insert returned no id');
-  return row.id;
-}
+const insertStrategy = (userId: number, name?: string) => insertStrategyRow(db(), userId, name);
 
 interface LogRow {
   status?: WebhookLogStatus;
