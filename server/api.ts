@@ -7,7 +7,7 @@ import { buildApp } from './app.ts';
 import { BrokerRegistry } from './brokers/registry.ts';
 import { createDatabase } from './db/client.ts';
 import { createRedis } from './jobs/connection.ts';
-import { enqueueSignal } from './jobs/enqueue.ts';
+import { createSignalEnqueuer } from './jobs/enqueue.ts';
 import { closeQueues, createQueues } from './jobs/queue-factory.ts';
 import { QUEUE_CONFIGS } from './jobs/queues/index.ts';
 import { env } from './lib/env.ts';
@@ -25,6 +25,7 @@ const redis = createRedis(env.REDIS_URL, 'producer', logger);
 const brokers = new BrokerRegistry();
 // Producer queues on the fail-fast connection: an add during a Redis outage rejects at once (PITFALLS trap 3).
 const queues = createQueues(QUEUE_CONFIGS, redis, logger);
+const enqueueSignal = createSignalEnqueuer(queues);
 const app = await buildApp({
   database,
   redis,
@@ -33,7 +34,7 @@ const app = await buildApp({
   // While Redis is away, skip the add (and enqueue's wait for a first connection): the outbox sweep enqueues the log.
   enqueueSignal: (webhookLogId) =>
     redis.status === 'ready'
-      ? enqueueSignal(queues, webhookLogId)
+      ? enqueueSignal(webhookLogId)
       : Promise.reject(new Error(`Redis is ${redis.status}: signal job left to the outbox sweep`)),
 });
 

@@ -6,7 +6,8 @@
  * stopped, database dropped, Redis keys under its prefix unlinked). Exits 1 on a failed check or a missed budget.
  *
  * Env: DATABASE_URL / REDIS_URL (the servers to use; defaults as the api's), BENCH_DURATION_S (default 10),
- * BENCH_CPU_PROF=<dir> (the api writes a V8 CPU profile there on exit).
+ * BENCH_CPU_PROF=<dir> (the api writes a V8 CPU profile there on exit), BENCH_NODE_FLAGS (extra node flags for the api,
+ * e.g. heap settings to compare).
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -151,10 +152,13 @@ try {
   // The api, as deployed.
   const apiPort = await freePort();
   const cpuProf = process.env.BENCH_CPU_PROF;
-  const apiArgs = [...(cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${cpuProf}`] : []), projectPath('dist/api.js')];
+  const nodeFlags = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+  const profile = cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${cpuProf}`] : [];
+  const apiArgs = [...nodeFlags, ...profile, projectPath('dist/api.js')];
   const api = startChild(apiArgs, childEnv(apiPort), 'api');
   children.push(api);
   const readyMs = await waitReady(`http://127.0.0.1:${apiPort}/health/ready`, api);
+  const apiIdleRssMb = rssMb(api.process.pid);
   const webhookUrl = `http://127.0.0.1:${apiPort}/api/v1/webhooks/tradingview/${token}`;
   const probe = await fetch(webhookUrl, { method: 'POST', body: ALERT.replace('[<id>]', 'probe') });
   if (probe.status !== 202) throw new Error(`probe alert answered ${probe.status}: ${await probe.text()}`);
@@ -189,7 +193,7 @@ try {
   console.log(row('B1 api webhook ingest', apiResult, '>=7000/s p99<=25 >=0.65x', ratio.toFixed(2)));
   console.log(row('floor INSERT + BullMQ add', floorResult, '-', '1.00'));
   console.log(`integrity: ${integrity.ok ? 'OK' : 'FAILED'} ${JSON.stringify(integrity)}`);
-  console.log(`api: ready in ${Math.round(readyMs)} ms; RSS after the run ${apiRssMb ?? '?'} MB (B5 budget 250 MB)`);
+  console.log(`api: ready in ${Math.round(readyMs)} ms; RSS ${apiIdleRssMb ?? '?'} MB idle, after the run ${apiRssMb ?? '?'} MB (B5 budget 250 MB)`);
 
   mkdirSync(projectPath('bench-results'), { recursive: true });
   const report = {

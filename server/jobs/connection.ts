@@ -9,7 +9,9 @@ import type { Logger } from '../lib/logger.ts';
 export type RedisRole = 'producer' | 'worker';
 
 const ROLE_OPTIONS: Record<RedisRole, RedisOptions> = {
-  producer: { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2_000 },
+  // Auto-pipelining sends every command issued in one event-loop turn in one write: under load, the rate-limit
+  // counters and job adds of many concurrent requests share round trips.
+  producer: { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2_000, enableAutoPipelining: true },
   worker: { maxRetriesPerRequest: null, enableReadyCheck: true },
 };
 

@@ -7,7 +7,8 @@ import { type AppDeps, buildApp } from '../../server/app.ts';
 import { BrokerRegistry } from '../../server/brokers/registry.ts';
 import { createDatabase } from '../../server/db/client.ts';
 import { createRedis } from '../../server/jobs/connection.ts';
-import { enqueueSignal } from '../../server/jobs/enqueue.ts';
+import { enqueueReplayJob } from '../../server/jobs/dead-letters.ts';
+import { createSignalEnqueuer } from '../../server/jobs/enqueue.ts';
 import { closeQueues, createQueues, type Queues } from '../../server/jobs/queue-factory.ts';
 import { QUEUE_CONFIGS } from '../../server/jobs/queues/index.ts';
 import { env } from '../../server/lib/env.ts';
@@ -40,6 +41,7 @@ export interface TestAppOptions {
 export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   const redis = createRedis(options.redisUrl ?? env.REDIS_URL, 'producer', logger);
   const queues = createQueues(QUEUE_CONFIGS, redis, logger);
+  const enqueueSignal = createSignalEnqueuer(queues);
   const deps: AppDeps = {
     database: createDatabase({ url: options.databaseUrl ?? env.DATABASE_URL, poolSize: 4, queueLimit: 100 }),
     redis,
@@ -48,8 +50,9 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     // As in server/api.ts: no add while Redis is away, the outbox sweep enqueues the log.
     enqueueSignal: (webhookLogId) =>
       redis.status === 'ready'
-        ? enqueueSignal(queues, webhookLogId)
+        ? enqueueSignal(webhookLogId)
         : Promise.reject(new Error(`Redis is ${redis.status}: signal job left to the outbox sweep`)),
+    enqueueReplay: (queue, name, payload, jobId) => enqueueReplayJob(queues, queue, name, payload, jobId),
     ingest: options.ingest,
   };
   // Every test signs its users up from 127.0.0.1, far more than the production sign-up budget per address allows.

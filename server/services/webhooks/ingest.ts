@@ -15,6 +15,7 @@ import { ServiceUnavailable } from '../errors.ts';
 import { extractPassphrase, normalizeSignal, parseAlertBody } from '../signals/parse.ts';
 import { webhookTokenHash } from '../strategies/webhook-token.ts';
 import { dedupPlan, writeAcceptedOrDuplicate } from './dedup.ts';
+import { type AcceptedLogWriter, batchedLogWriter } from './log-batch.ts';
 import { bounded, clip, insertLog, type WebhookLogInsert } from './log-store.ts';
 import { passphraseMatches, redactPassphrases } from './passphrase.ts';
 import { type WebhookRateLimiter, webhookRateLimiter } from './rate-limit.ts';
@@ -42,6 +43,8 @@ export interface IngestDeps {
   dedupWindowS: number;
   cache: StrategyCache;
   rateLimiter: WebhookRateLimiter;
+  /** Group commit of accepted logs (./log-batch.ts); absent inside a caller's transaction (replay). */
+  acceptedLogs?: AcceptedLogWriter;
   /** Epoch ms; tests move it to cross the dedup window or age a signal. */
   now(): number;
 }
@@ -64,6 +67,7 @@ export function webhookIngestDeps(sources: IngestSources, log: Logger): IngestDe
     dedupWindowS: sources.ingest?.dedupWindowS ?? env.DEDUP_WINDOW_S,
     cache: strategyCache,
     rateLimiter: webhookRateLimiter(sources.redis, log),
+    acceptedLogs: batchedLogWriter(sources.database.db),
     now: sources.ingest?.now ?? Date.now,
   };
 }
@@ -185,7 +189,9 @@ async function ingest(deps: IngestDeps, input: IngestInput, log: Logger): Promis
   if (stale) return reject(422, 'stale-signal', stale);
 
   const plan = replay ? undefined : dedupPlan(signal, input.rawBody, nowMs, deps.dedupWindowS);
-  const outcome = await writeAcceptedOrDuplicate(deps.db, row(), plan, deadline);
+  const outcome = deps.acceptedLogs
+    ? await deps.acceptedLogs.accept(row(), plan, deadline)
+    : await writeAcceptedOrDuplicate(deps.db, row(), plan, deadline);
   if (!outcome.accepted) {
     return {
       httpStatus: 200,

@@ -4,7 +4,7 @@
  * a quick 503 rather than a hung request. A query cut off by the deadline may still complete later; a retried alert
  * is then caught by deduplication.
  */
-import { and, eq } from 'drizzle-orm';
+import { and, eq, or, sql } from 'drizzle-orm';
 import { webhookLogs } from '#drizzle/schema/webhook_logs.ts';
 import { withTimeout } from '../../db/client.ts';
 import { isDuplicateKey } from '../../db/errors.ts';
@@ -58,4 +58,73 @@ export async function findDedupHolder(
     'webhook dedup lookup',
   );
   return row;
+}
+
+/**
+ * Inserts many logs in one statement and returns their ids in order. Only valid where the server hands one
+ * multi-row INSERT consecutive ids (`consecutive`, see autoIncrementLayout): the first is the statement's insertId
+ * and each next one `step` further.
+ */
+export async function insertLogs(
+  db: DbOrTx,
+  rows: WebhookLogInsert[],
+  step: number,
+  deadline: number,
+): Promise<number[]> {
+  const [header] = await bounded(db.insert(webhookLogs).values(rows), deadline, 'webhook log batch insert');
+  if (header.affectedRows !== rows.length) {
+    throw new Error(`webhook log batch insert wrote ${header.affectedRows} of ${rows.length} rows`);
+  }
+  return rows.map((_, index) => header.insertId + index * step);
+}
+
+export interface AutoIncrementLayout {
+  /** True when one multi-row INSERT always gets consecutive ids (InnoDB lock mode 0 or 1, MariaDB's default). */
+  consecutive: boolean;
+  /** auto_increment_increment: the distance between consecutive ids (1 unless multi-primary replication). */
+  step: number;
+}
+
+/** How the server numbers the rows of one multi-row INSERT (MySQL 8 defaults to lock mode 2, interleaved). */
+export async function autoIncrementLayout(db: DbOrTx): Promise<AutoIncrementLayout> {
+  const [rows] = (await db.execute(
+    sql`SELECT @@innodb_autoinc_lock_mode AS lockMode, @@auto_increment_increment AS step`,
+  )) as unknown as [Array<{ lockMode: number | string; step: number | string }>];
+  const row = rows[0];
+  const lockMode = Number(row?.lockMode);
+  return { consecutive: lockMode === 0 || lockMode === 1, step: Number(row?.step ?? 1) || 1 };
+}
+
+/**
+ * The logs holding any of `keys` (strategy id and dedup key pairs) in one query on
+ * webhook_logs_strategy_id_dedup_key_uq, keyed `<strategyId>|<dedupKey>`.
+ */
+export async function findDedupHolders(
+  db: DbOrTx,
+  keys: Array<{ strategyId: number; dedupKey: string }>,
+  deadline: number,
+): Promise<Map<string, { id: number; receivedAt: Date }>> {
+  const holders = new Map<string, { id: number; receivedAt: Date }>();
+  if (keys.length === 0) return holders;
+  const rows = await bounded(
+    db
+      .select({
+        id: webhookLogs.id,
+        strategyId: webhookLogs.strategyId,
+        dedupKey: webhookLogs.dedupKey,
+        receivedAt: webhookLogs.receivedAt,
+      })
+      .from(webhookLogs)
+      .where(
+        or(...keys.map((k) => and(eq(webhookLogs.strategyId, k.strategyId), eq(webhookLogs.dedupKey, k.dedupKey)))),
+      ),
+    deadline,
+    'webhook dedup lookup',
+  );
+  for (const row of rows) holders.set(dedupHolderKey(row.strategyId, row.dedupKey ?? ''), row);
+  return holders;
+}
+
+export function dedupHolderKey(strategyId: number, dedupKey: string): string {
+  return `${strategyId}|${dedupKey}`;
 }

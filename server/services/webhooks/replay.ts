@@ -68,7 +68,7 @@ export async function replayWebhookLog(ctx: ServiceContext, sources: IngestSourc
     }
 
     const result = await ingestAlert(
-      { ...deps, db: tx },
+      { ...deps, db: tx, acceptedLogs: undefined },
       {
         lookup: { kind: 'owner', strategyId: original.strategyId, userId: actingUserId(ctx) },
         rawBody: original.rawBody,
