@@ -7,6 +7,7 @@ import { buildApp } from './app.ts';
 import { BrokerRegistry } from './brokers/registry.ts';
 import { createDatabase } from './db/client.ts';
 import { createRedis } from './jobs/connection.ts';
+import { enqueueReplayJob } from './jobs/dead-letters.ts';
 import { createSignalEnqueuer } from './jobs/enqueue.ts';
 import { closeQueues, createQueues } from './jobs/queue-factory.ts';
 import { QUEUE_CONFIGS } from './jobs/queues/index.ts';
@@ -36,6 +37,7 @@ const app = await buildApp({
     redis.status === 'ready'
       ? enqueueSignal(webhookLogId)
       : Promise.reject(new Error(`Redis is ${redis.status}: signal job left to the outbox sweep`)),
+  enqueueReplay: (queue, name, payload, jobId) => enqueueReplayJob(queues, queue, name, payload, jobId),
 });
 
 handleShutdownSignals(

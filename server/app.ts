@@ -19,6 +19,7 @@ import type { Lifecycle } from './lib/lifecycle.ts';
 import { logger as defaultLogger, type Logger, redactUrl } from './lib/logger.ts';
 import { createRateLimiters, type RateLimitConfig } from './lib/rate-limit.ts';
 import { newRequestId } from './lib/request-id.ts';
+import type { EnqueueReplay } from './services/dead-letters/replay.ts';
 import { connectCacheBroadcast } from './services/webhooks/strategy-cache.ts';
 import { appRouter } from './trpc/app-router.ts';
 import { createContextFactory } from './trpc/context.ts';
@@ -38,6 +39,11 @@ export interface AppDeps {
    * once when Redis is down, and the outbox sweep enqueues the log later.
    */
   enqueueSignal(webhookLogId: number): Promise<unknown>;
+  /**
+   * Adds a replayed dead letter's job to its original queue under `jobId` (server/jobs/dead-letters.ts); rejects
+   * when Redis is unavailable, and the dead letter goes back to open.
+   */
+  enqueueReplay: EnqueueReplay;
   /** Ingestion settings (server/services/webhooks/ingest.ts); tests shorten the dedup window or move the clock. */
   ingest?: { dedupWindowS?: number; now?: () => number };
 }

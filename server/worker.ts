@@ -3,14 +3,17 @@
  * Shutdown: readiness goes false, workers stop fetching and finish active jobs (raced against the deadline: BullMQ's
  * close has no timeout), then queues, the health server, Redis and MySQL close.
  */
+import type { Processor } from 'bullmq';
 import Fastify, { type FastifyBaseLogger, LogController } from 'fastify';
 import { createDatabase } from './db/client.ts';
 import { registerHealthRoutes } from './http/health.ts';
 import { createRedis } from './jobs/connection.ts';
+import { enqueueDeadLetterRecord } from './jobs/dead-letters.ts';
+import { deadLettersProcessor } from './jobs/processors/dead-letters.ts';
 import { maintenanceProcessor } from './jobs/processors/maintenance.ts';
 import { signalsProcessor } from './jobs/processors/signals.ts';
-import { closeQueues, createQueues, createWorker } from './jobs/queue-factory.ts';
-import { maintenanceQueue, QUEUE_CONFIGS, signalsQueue } from './jobs/queues/index.ts';
+import { closeQueues, createQueues, createWorker, type QueueConfig } from './jobs/queue-factory.ts';
+import { deadLettersQueue, maintenanceQueue, QUEUE_CONFIGS, signalsQueue } from './jobs/queues/index.ts';
 import { registerSchedulers } from './jobs/schedulers.ts';
 import { env } from './lib/env.ts';
 import { createLifecycle, handleShutdownSignals, runShutdown } from './lib/lifecycle.ts';
@@ -26,10 +29,16 @@ const workerRedis = createRedis(env.REDIS_URL, 'worker', logger);
 const producerRedis = createRedis(env.REDIS_URL, 'producer', logger);
 
 const queues = createQueues(QUEUE_CONFIGS, producerRedis, logger);
+// A job of any queue given up on is handed to the dead-letter recorder (the recorder's own queue excepted).
+const startWorker = (config: QueueConfig, processor: Processor) =>
+  createWorker(config, processor, workerRedis, logger, {
+    onGivenUp: (job) => enqueueDeadLetterRecord(queues, config.name, job, logger),
+  });
 // One worker per queue that has a processor; the other queues get theirs with the issues that fill them.
 const workers = [
-  createWorker(signalsQueue, signalsProcessor({ database, log: logger }), workerRedis, logger),
-  createWorker(maintenanceQueue, maintenanceProcessor({ database, log: logger, queues }), workerRedis, logger),
+  startWorker(signalsQueue, signalsProcessor({ database, log: logger })),
+  startWorker(maintenanceQueue, maintenanceProcessor({ database, log: logger, queues })),
+  startWorker(deadLettersQueue, deadLettersProcessor({ database, log: logger, queues })),
 ];
 
 // Probes arrive every few seconds; logging each would drown the job logs.

@@ -134,5 +134,8 @@ export const NOTIFICATION_TYPES = [
   'reconciliation.mismatch',
   'dead_letter.created',
   'channel.failing',
+  'signal.ignored',
+  'staging.pending',
+  'staging.expired',
 ] as const;
 export type NotificationType = (typeof NOTIFICATION_TYPES)[number];

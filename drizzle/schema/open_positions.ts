@@ -7,6 +7,8 @@ import { strategies } from './strategies.ts';
 /**
  * The current position per (strategy, connection, symbol), maintained from fills. Both foreign keys RESTRICT: an
  * open position is real exposure at a broker and must never disappear as a side effect of another delete.
+ * Rows persist through flat: a closed position is quantity 0 (avg 0, side keeps its last value), so fill
+ * processing always has this row to lock, which serializes the fills of one key; readers filter `quantity <> 0`.
  */
 export const openPositions = mysqlTable(
   'open_positions',
@@ -17,7 +19,7 @@ export const openPositions = mysqlTable(
     // The broker symbol the fills were reported in.
     symbol: varchar('symbol', { length: 64 }).notNull(),
     side: mysqlEnum('side', POSITION_SIDES).notNull(),
-    // Always positive; `side` carries the sign.
+    // Never negative (0 when flat); `side` carries the sign.
     quantity: money('quantity').notNull(),
     avgEntryPrice: money('avg_entry_price').notNull(),
     openedAt: utc('opened_at').notNull(),

@@ -193,7 +193,9 @@ try {
   console.log(row('B1 api webhook ingest', apiResult, '>=7000/s p99<=25 >=0.65x', ratio.toFixed(2)));
   console.log(row('floor INSERT + BullMQ add', floorResult, '-', '1.00'));
   console.log(`integrity: ${integrity.ok ? 'OK' : 'FAILED'} ${JSON.stringify(integrity)}`);
-  console.log(`api: ready in ${Math.round(readyMs)} ms; RSS ${apiIdleRssMb ?? '?'} MB idle, after the run ${apiRssMb ?? '?'} MB (B5 budget 250 MB)`);
+  console.log(
+    `api: ready in ${Math.round(readyMs)} ms; RSS ${apiIdleRssMb ?? '?'} MB idle, after the run ${apiRssMb ?? '?'} MB (B5 budget 250 MB)`,
+  );
 
   mkdirSync(projectPath('bench-results'), { recursive: true });
   const report = {

@@ -4,10 +4,12 @@
  */
 import {
   type BackoffOptions,
+  type Job,
   type JobsOptions,
   type KeepJobs,
   type Processor,
   Queue,
+  UnrecoverableError,
   Worker,
   type WorkerOptions,
 } from 'bullmq';
@@ -73,7 +75,26 @@ export async function closeQueues(queues: Queues): Promise<void> {
   await Promise.all(Object.values(queues).map((queue) => queue.close()));
 }
 
-export function createWorker(config: QueueConfig, processor: Processor, connection: Redis, log: Logger): Worker {
+/**
+ * Whether a failed attempt was the job's last: its attempts are used up, or it threw an UnrecoverableError (a
+ * FinalJobError among them), which BullMQ fails at once. `finishedOn` covers the other ways BullMQ stops retrying.
+ */
+export function failedForGood(job: Job, err: Error): boolean {
+  return (
+    job.finishedOn !== undefined ||
+    err instanceof UnrecoverableError ||
+    err.name === 'UnrecoverableError' ||
+    job.attemptsMade >= (job.opts.attempts ?? 1)
+  );
+}
+
+export function createWorker(
+  config: QueueConfig,
+  processor: Processor,
+  connection: Redis,
+  log: Logger,
+  options: { onGivenUp?: (job: Job) => Promise<void> } = {},
+): Worker {
   const worker = new Worker(config.name, processor, {
     connection,
     prefix: queuePrefix(config.name),
@@ -81,14 +102,19 @@ export function createWorker(config: QueueConfig, processor: Processor, connecti
   });
   worker.on('error', (err) => log.error({ err, queue: config.name }, 'worker error'));
   // The processor runner logs each attempt's cause; this marks the moment a job is given up on (no retry left, or
-  // an UnrecoverableError), where dead-lettering hooks in. A job failed for stalling too often is failed inside
-  // Redis and only shows up as a QueueEvents `failed` event, not here.
+  // an UnrecoverableError), where dead-lettering hooks in (`onGivenUp`). A job failed for stalling too often is
+  // failed inside Redis and only shows up as a QueueEvents `failed` event, not here.
   worker.on('failed', (job, err) => {
-    if (job && job.finishedOn === undefined) return; // retrying
+    if (job && !failedForGood(job, err)) return; // retrying
     log.error(
       { queue: config.name, job: job?.name, jobId: job?.id, attemptsMade: job?.attemptsMade, reason: err.message },
       'job failed for good',
     );
+    if (job && options.onGivenUp) {
+      options
+        .onGivenUp(job)
+        .catch((error: unknown) => log.error({ err: error, queue: config.name }, 'onGivenUp failed'));
+    }
   });
   return worker;
 }

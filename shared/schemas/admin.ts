@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { AUDIT_ACTOR_TYPES, USER_ROLES } from '../enums.ts';
+import { AUDIT_ACTOR_TYPES, DEAD_LETTER_STATUSES, USER_ROLES } from '../enums.ts';
+import { QUEUE_NAMES } from '../jobs.ts';
 import { paginationInput } from '../pagination.ts';
 import { idSchema } from './common.ts';
 
@@ -80,3 +81,34 @@ export const setTradingEnabledInput = z.object({ userId: idSchema, enabled: z.bo
 
 export const auditPage = z.object({ items: z.array(auditEntry), nextCursor: z.number().nullable() });
 export const adminUserPage = z.object({ items: z.array(adminUser), nextCursor: z.number().nullable() });
+
+/** admin.deadLetters.list: owners see their own dead letters, administrators everyone's; newest first. */
+export const deadLetterListInput = paginationInput
+  .extend({
+    status: z.enum(DEAD_LETTER_STATUSES).optional(),
+    queue: z.enum(QUEUE_NAMES).optional(),
+  })
+  .strict();
+export type DeadLetterListInput = z.infer<typeof deadLetterListInput>;
+
+export const deadLetterIdInput = z.object({ id: idSchema }).strict();
+
+/** A job that exhausted its attempts. `payload` is the job's data as enqueued (ids only); `error` its last reason. */
+export const deadLetter = z.object({
+  id: z.number(),
+  queue: z.string(),
+  jobName: z.string(),
+  jobId: z.string().nullable(),
+  // The owner, or null for a system job (and after the owner's account was removed).
+  userId: z.number().nullable(),
+  payload: z.record(z.string(), z.unknown()),
+  error: z.string(),
+  attempts: z.number(),
+  status: z.enum(DEAD_LETTER_STATUSES),
+  resolvedBy: z.number().nullable(),
+  resolvedAt: z.date().nullable(),
+  createdAt: z.date(),
+});
+export type DeadLetter = z.infer<typeof deadLetter>;
+
+export const deadLetterPage = z.object({ items: z.array(deadLetter), nextCursor: z.number().nullable() });

@@ -1,12 +1,17 @@
 /**
- * Administration: the audit trail and accounts. Every procedure is adminProcedure; every mutation is audited with
- * actor type `admin` by its service verb.
+ * Administration: the audit trail and accounts (adminProcedure; every mutation is audited with actor type `admin` by
+ * its service verb), and dead letters, which owners use too: those procedures only need a signed-in caller, and the
+ * service scopes them (an owner sees and acts on their own, an administrator on all).
  */
 import {
   adminUser,
   adminUserPage,
   auditListInput,
   auditPage,
+  deadLetter,
+  deadLetterIdInput,
+  deadLetterListInput,
+  deadLetterPage,
   disableUserInput,
   setRoleInput,
   setTradingEnabledInput,
@@ -17,10 +22,27 @@ import { listAudit } from '../../services/admin/list-audit.ts';
 import { listUsers } from '../../services/admin/list-users.ts';
 import { setRole } from '../../services/admin/set-role.ts';
 import { setTradingEnabled } from '../../services/admin/set-trading-enabled.ts';
+import { discardDeadLetter } from '../../services/dead-letters/discard.ts';
+import { listDeadLetters } from '../../services/dead-letters/list.ts';
+import { replayDeadLetter } from '../../services/dead-letters/replay.ts';
 import { serviceContext } from '../context.ts';
-import { adminProcedure, router } from '../init.ts';
+import { adminProcedure, protectedProcedure, router } from '../init.ts';
 
 export const adminRouter = router({
+  deadLetters: router({
+    list: protectedProcedure
+      .input(deadLetterListInput)
+      .output(deadLetterPage)
+      .query(({ ctx, input }) => listDeadLetters(serviceContext(ctx), input)),
+    replay: protectedProcedure
+      .input(deadLetterIdInput)
+      .output(deadLetter)
+      .mutation(({ ctx, input }) => replayDeadLetter(serviceContext(ctx), ctx.deps.enqueueReplay, input.id)),
+    discard: protectedProcedure
+      .input(deadLetterIdInput)
+      .output(deadLetter)
+      .mutation(({ ctx, input }) => discardDeadLetter(serviceContext(ctx), input.id)),
+  }),
   audit: router({
     list: adminProcedure
       .input(auditListInput)
