@@ -5,15 +5,24 @@
  */
 import type { Processor } from 'bullmq';
 import Fastify, { type FastifyBaseLogger, LogController } from 'fastify';
+import { BrokerRegistry } from './brokers/registry.ts';
 import { createDatabase } from './db/client.ts';
 import { registerHealthRoutes } from './http/health.ts';
 import { createRedis } from './jobs/connection.ts';
 import { enqueueDeadLetterRecord } from './jobs/dead-letters.ts';
 import { deadLettersProcessor } from './jobs/processors/dead-letters.ts';
 import { maintenanceProcessor } from './jobs/processors/maintenance.ts';
+import { orderStatusProcessor, ordersProcessor } from './jobs/processors/orders.ts';
 import { signalsProcessor } from './jobs/processors/signals.ts';
 import { closeQueues, createQueues, createWorker, type QueueConfig } from './jobs/queue-factory.ts';
-import { deadLettersQueue, maintenanceQueue, QUEUE_CONFIGS, signalsQueue } from './jobs/queues/index.ts';
+import {
+  deadLettersQueue,
+  maintenanceQueue,
+  orderStatusQueue,
+  ordersQueue,
+  QUEUE_CONFIGS,
+  signalsQueue,
+} from './jobs/queues/index.ts';
 import { registerSchedulers } from './jobs/schedulers.ts';
 import { env } from './lib/env.ts';
 import { createLifecycle, handleShutdownSignals, runShutdown } from './lib/lifecycle.ts';
@@ -29,6 +38,8 @@ const workerRedis = createRedis(env.REDIS_URL, 'worker', logger);
 const producerRedis = createRedis(env.REDIS_URL, 'producer', logger);
 
 const queues = createQueues(QUEUE_CONFIGS, producerRedis, logger);
+// One registry per process: breakers, pacing and broker sessions are shared by every job it runs.
+const brokers = new BrokerRegistry();
 // A job of any queue given up on is handed to the dead-letter recorder (the recorder's own queue excepted).
 const startWorker = (config: QueueConfig, processor: Processor) =>
   createWorker(config, processor, workerRedis, logger, {
@@ -36,7 +47,9 @@ const startWorker = (config: QueueConfig, processor: Processor) =>
   });
 // One worker per queue that has a processor; the other queues get theirs with the issues that fill them.
 const workers = [
-  startWorker(signalsQueue, signalsProcessor({ database, log: logger })),
+  startWorker(signalsQueue, signalsProcessor({ database, log: logger, registry: brokers, queues })),
+  startWorker(ordersQueue, ordersProcessor({ database, log: logger, registry: brokers, queues })),
+  startWorker(orderStatusQueue, orderStatusProcessor({ database, log: logger, registry: brokers, queues })),
   startWorker(maintenanceQueue, maintenanceProcessor({ database, log: logger, queues })),
   startWorker(deadLettersQueue, deadLettersProcessor({ database, log: logger, queues })),
 ];
@@ -54,6 +67,7 @@ handleShutdownSignals(
     runShutdown(
       [
         { name: 'workers', run: () => Promise.all(workers.map((worker) => worker.close())) },
+        { name: 'brokers', run: async () => brokers.close() },
         { name: 'queues', run: () => closeQueues(queues) },
         { name: 'health', run: () => health.close() },
         { name: 'redis', run: () => Promise.all([workerRedis.quit(), producerRedis.quit()]) },

@@ -26,8 +26,14 @@ const noData = z.object({}).strict();
 export const JOB_PAYLOADS = {
   // One job per accepted webhook log, job id signalJobId(log id).
   signals: { 'execute-signal': z.object({ webhookLogId: idSchema }).strict() },
+  // One job per order, job id orderJobId(order id).
   orders: { 'submit-order': z.object({ orderId: idSchema }).strict() },
-  'order-status': { 'poll-order-status': z.object({ orderId: idSchema }).strict() },
+  // A chain per order: each poll adds the next (`poll` + 1) until the order is final; job id orderPollJobId.
+  'order-status': {
+    'poll-order-status': z
+      .object({ orderId: idSchema, poll: z.number().int().min(0).max(1_000_000).optional() })
+      .strict(),
+  },
   reconcile: { 'reconcile-connection': z.object({ connectionId: idSchema }).strict() },
   sessions: { 'refresh-session': z.object({ connectionId: idSchema }).strict() },
   // One delivery per notification and channel, so a failing channel is retried without re-sending to the others.
@@ -57,4 +63,14 @@ export function jobPayloadSchema(queue: QueueName, name: string): z.ZodType | un
  */
 export function signalJobId(webhookLogId: number): string {
   return `log-${webhookLogId}`;
+}
+
+/** The submit job of an order: one per order, so a second enqueue (outbox sweep, crash recovery) adds nothing. */
+export function orderJobId(orderId: number): string {
+  return `order-${orderId}`;
+}
+
+/** One status poll of an order: the chain's step number keeps each poll's id distinct and each step single. */
+export function orderPollJobId(orderId: number, poll: number): string {
+  return `status-${orderId}-${poll}`;
 }

@@ -82,6 +82,8 @@ export const brokerOrders = mysqlTable(
     uniqueIndex('broker_orders_broker_connection_id_broker_order_id_uq').on(t.brokerConnectionId, t.brokerOrderId),
     // Order-status polling and reconciliation: a connection's non-terminal orders, stalest first.
     index('broker_orders_broker_connection_id_status_updated_at_idx').on(t.brokerConnectionId, t.status, t.updatedAt),
+    // The order outbox sweep and reconciliation: orders in a status (pending, working) by age, across connections.
+    index('broker_orders_status_updated_at_idx').on(t.status, t.updatedAt),
     // Signal execution and cancel: a strategy's working orders for a symbol.
     index('broker_orders_strategy_id_symbol_status_created_at_idx').on(t.strategyId, t.symbol, t.status, t.createdAt),
     // brokers.getOrders: a user's orders newest first (also serves the user_id FK).

@@ -5,7 +5,15 @@
  * (the webhook route leaves the log `received` for the outbox sweep).
  */
 import type { Job, JobsOptions, Queue } from 'bullmq';
-import { type JobName, type JobPayload, jobPayloadSchema, type QueueName, signalJobId } from '#shared/jobs.ts';
+import {
+  type JobName,
+  type JobPayload,
+  jobPayloadSchema,
+  orderJobId,
+  orderPollJobId,
+  type QueueName,
+  signalJobId,
+} from '#shared/jobs.ts';
 import { ServiceUnavailable } from '../services/errors.ts';
 import type { NamedQueue, Queues } from './queue-factory.ts';
 
@@ -106,4 +114,35 @@ export function createSignalEnqueuer(queues: Pick<Queues, 'signals'>): (webhookL
       if (waiting.length === 0) setImmediate(flush);
       waiting.push({ id: webhookLogId, resolve, reject });
     });
+}
+
+/** Submit jobs for orders ready to go (job id per order: enqueueing one twice adds nothing). */
+export async function enqueueSubmits(queues: Pick<Queues, 'orders'>, orderIds: number[]): Promise<void> {
+  if (orderIds.length === 0) return;
+  await connected(queues.orders);
+  await queues.orders.addBulk(
+    orderIds.map((orderId) => ({
+      name: 'submit-order',
+      data: validPayload('orders', 'submit-order', { orderId }),
+      opts: { jobId: orderJobId(orderId) },
+    })),
+  );
+}
+
+/** The next status poll of an order, `delayMs` from now. */
+export async function enqueuePoll(
+  queues: Pick<Queues, 'order-status'>,
+  orderId: number,
+  poll: number,
+  delayMs: number,
+): Promise<void> {
+  await enqueue(
+    queues['order-status'],
+    'poll-order-status',
+    { orderId, poll },
+    {
+      jobId: orderPollJobId(orderId, poll),
+      ...(delayMs > 0 ? { delay: delayMs } : {}),
+    },
+  );
 }

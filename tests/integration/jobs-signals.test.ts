@@ -1,20 +1,25 @@
 /**
- * The signals processor through a real queue and worker: it claims an accepted log (`received` → `executing`)
- * exactly once however often its job runs, leaves logs in any other state alone, and fails for good, without
- * retries, on a missing log or a stored payload that cannot be a signal.
+ * The signals processor through a real queue and worker: it decides an accepted log exactly once however often its
+ * job runs (here a strategy without routes: `ignored` with `no-routes` and one notification), leaves logs in any
+ * other state alone, and fails for good, without retries, on a missing log or a stored payload that cannot be a
+ * signal. What it decides for routed strategies is tested in tests/integration/execution.
  */
 import { randomUUID } from 'node:crypto';
 import type { Job, Worker } from 'bullmq';
 import { eq } from 'drizzle-orm';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { notifications } from '../../drizzle/schema/notifications.ts';
 import { strategies } from '../../drizzle/schema/strategies.ts';
 import { users } from '../../drizzle/schema/users.ts';
 import { webhookLogs } from '../../drizzle/schema/webhook_logs.ts';
+import { BrokerRegistry } from '../../server/brokers/registry.ts';
 import { createRedis } from '../../server/jobs/connection.ts';
 import { enqueueSignal } from '../../server/jobs/enqueue.ts';
 import { signalsProcessor } from '../../server/jobs/processors/signals.ts';
 import { createQueue, createWorker, type NamedQueue } from '../../server/jobs/queue-factory.ts';
+import { orderStatusQueue } from '../../server/jobs/queues/order-status.ts';
+import { ordersQueue } from '../../server/jobs/queues/orders.ts';
 import { signalsQueue } from '../../server/jobs/queues/signals.ts';
 import { env } from '../../server/lib/env.ts';
 import { logger } from '../../server/lib/logger.ts';
@@ -30,11 +35,17 @@ let consumer: Redis;
 let queue: NamedQueue<'signals'>;
 let worker: Worker;
 let strategyId = 0;
+let userId = 0;
 beforeAll(async () => {
   producer = createRedis(env.REDIS_URL, 'producer', logger);
   consumer = createRedis(env.REDIS_URL, 'worker', logger);
   queue = createQueue(signalsQueue, producer, logger);
-  worker = createWorker(signalsQueue, signalsProcessor({ database, log: logger }), consumer, logger);
+  const queues = {
+    orders: createQueue(ordersQueue, producer, logger),
+    'order-status': createQueue(orderStatusQueue, producer, logger),
+  };
+  const sources = { database, log: logger, registry: new BrokerRegistry(), queues };
+  worker = createWorker(signalsQueue, signalsProcessor(sources), consumer, logger);
   const [user] = await db
     .insert(users)
     .values({ email: `${randomUUID()}@example.com`, passwordHash: 'x', name: 'Signals' })
@@ -44,6 +55,7 @@ beforeAll(async () => {
     .values({ userId: user?.id ?? 0, name: 'Signals', webhookTokenHash: randomUUID(), webhookTokenEnc: 'x' })
     .$returningId();
   strategyId = strategy?.id ?? 0;
+  userId = user?.id ?? 0;
 });
 afterAll(async () => {
   await worker.close();
@@ -85,28 +97,28 @@ async function settled(job: Job) {
   return { state, attemptsMade: stored?.attemptsMade, reason: stored?.failedReason, returnvalue: stored?.returnvalue };
 }
 
+async function notificationsAbout(webhookLogId: number) {
+  const rows = await db.select().from(notifications).where(eq(notifications.userId, userId));
+  return rows.filter((row) => (row.data as { webhookLogId?: number } | null)?.webhookLogId === webhookLogId);
+}
+
 describe('signals processor', () => {
-  it('claims a received log once, and a second run of the same job changes nothing', async () => {
+  it('decides a received log once, and a second run of the same job changes nothing', async () => {
     const id = await seedLog();
     const job = await enqueueSignal({ signals: queue }, id);
     expect(job.id).toBe(`log-${id}`);
-    expect(await settled(job)).toMatchObject({
-      state: 'completed',
-      returnvalue: { claimed: true, status: 'executing' },
-    });
-    expect(await logRow(id)).toEqual({ status: 'executing', errorCode: null });
+    expect(await settled(job)).toMatchObject({ state: 'completed', returnvalue: { status: 'ignored', orderIds: [] } });
+    expect(await logRow(id)).toEqual({ status: 'ignored', errorCode: 'no-routes' });
+    expect(await notificationsAbout(id)).toHaveLength(1);
 
     // Run the very same job again, as a retry or a stalled job would.
     await (await queue.getJob(`log-${id}`))?.retry('completed');
-    await waitFor(async () => (await queue.getJob(`log-${id}`))?.returnvalue?.claimed === false);
-    expect(await settled(job)).toMatchObject({
-      state: 'completed',
-      returnvalue: { claimed: false, status: 'executing' },
-    });
-    expect(await logRow(id)).toEqual({ status: 'executing', errorCode: null });
+    await waitFor(async () => (await queue.getJobState(`log-${id}`)) === 'completed');
+    expect(await logRow(id)).toEqual({ status: 'ignored', errorCode: 'no-routes' });
+    expect(await notificationsAbout(id)).toHaveLength(1);
   });
 
-  it('lets exactly one of several concurrent jobs for the same log claim it', async () => {
+  it('lets exactly one of several concurrent jobs for the same log decide it', async () => {
     const id = await seedLog();
     // Distinct job ids defeat BullMQ's dedup, as a re-enqueue after the first job's removal would.
     const jobs = await Promise.all(
@@ -114,14 +126,15 @@ describe('signals processor', () => {
     );
     const results = await Promise.all(jobs.map(settled));
     expect(results.map((r) => r.state)).toEqual(Array(5).fill('completed'));
-    expect(results.filter((r) => r.returnvalue?.claimed === true)).toHaveLength(1);
-    expect(await logRow(id)).toEqual({ status: 'executing', errorCode: null });
+    expect(await logRow(id)).toEqual({ status: 'ignored', errorCode: 'no-routes' });
+    expect(await notificationsAbout(id)).toHaveLength(1);
   });
 
   it.each(['duplicate', 'rejected', 'executed', 'failed'] as const)('leaves a %s log alone', async (status) => {
     const id = await seedLog(status);
     const job = await enqueueSignal({ signals: queue }, id);
-    expect(await settled(job)).toMatchObject({ state: 'completed', returnvalue: { claimed: false, status } });
+    expect(await settled(job)).toMatchObject({ state: 'completed', returnvalue: { status, orderIds: [] } });
+    expect(await notificationsAbout(id)).toHaveLength(0);
     expect((await logRow(id))?.status).toBe(status);
   });
 

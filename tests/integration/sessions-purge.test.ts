@@ -13,6 +13,7 @@ import { createRedis } from '../../server/jobs/connection.ts';
 import { maintenanceProcessor } from '../../server/jobs/processors/maintenance.ts';
 import { createQueue, createWorker } from '../../server/jobs/queue-factory.ts';
 import { maintenanceQueue } from '../../server/jobs/queues/maintenance.ts';
+import { ordersQueue } from '../../server/jobs/queues/orders.ts';
 import { signalsQueue } from '../../server/jobs/queues/signals.ts';
 import { env } from '../../server/lib/env.ts';
 import { logger } from '../../server/lib/logger.ts';
@@ -99,8 +100,11 @@ describe('maintenance processor', () => {
     producer = createRedis(env.REDIS_URL, 'producer', logger);
     consumer = createRedis(env.REDIS_URL, 'worker', logger);
     queue = createQueue(maintenanceQueue, producer, logger);
-    // The outbox sweep's target queue; this file runs only the session purge, which never enqueues.
-    const queues = { signals: createQueue(signalsQueue, producer, logger) };
+    // The outbox sweep's target queues; this file runs only the session purge, which never enqueues.
+    const queues = {
+      signals: createQueue(signalsQueue, producer, logger),
+      orders: createQueue(ordersQueue, producer, logger),
+    };
     worker = createWorker(maintenanceQueue, maintenanceProcessor({ database, log: logger, queues }), consumer, logger);
   });
   afterAll(async () => {

@@ -1,20 +1,21 @@
-import type { DatabaseHandle } from '../../db/client.ts';
 import type { Logger } from '../../lib/logger.ts';
-import { claimForExecution } from '../../services/webhooks/claim-for-execution.ts';
+import { executeSignal } from '../../services/execution/execute-signal.ts';
 import { signalsQueue } from '../queues/signals.ts';
 import { defineProcessor } from '../run-processor.ts';
+import { type ExecutionSources, executionDeps } from './execution-deps.ts';
 
 /**
- * One job per accepted webhook log (job id `log-<id>`). For now it only claims the log (`received` → `executing`,
- * once, however often the job runs); the execution issue replaces this body with claim-then-execute, and must then
- * resume a log it finds `executing` after a crash (idempotent through the orders' unique keys) instead of skipping it.
+ * One job per accepted webhook log (job id `log-<id>`): the signal engine plans it and writes its orders in one
+ * transaction (server/services/execution/execute-signal.ts); a re-run finds the log past `received` and only
+ * re-enqueues what is still pending.
  */
-export function signalsProcessor(deps: { database: DatabaseHandle; log: Logger }) {
+export function signalsProcessor(sources: ExecutionSources & { log: Logger }) {
+  const deps = executionDeps(sources);
   return defineProcessor(
     signalsQueue,
-    { db: deps.database.db, log: deps.log },
+    { db: sources.database.db, log: sources.log },
     {
-      'execute-signal': (ctx, payload) => claimForExecution(ctx, payload),
+      'execute-signal': (ctx, payload) => executeSignal(ctx, deps, payload),
     },
   );
 }

@@ -1,0 +1,1 @@
+CREATE INDEX `broker_orders_status_updated_at_idx` ON `broker_orders` (`status`,`updated_at`);

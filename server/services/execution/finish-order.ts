@@ -1,0 +1,156 @@
+/**
+ * What follows an order reaching a final state (SPEC §5): the trader is told (filled, rejected, failed), a
+ * reversal's opening leg is released when its closing leg filled or cancelled when it did not, and the webhook
+ * log is settled once none of its orders can change any more: `executed` when any filled, otherwise `failed`.
+ * Each transition is a conditional UPDATE, so a second poller or a retried job never notifies twice.
+ */
+import { and, eq, inArray, notInArray, sql } from 'drizzle-orm';
+import { brokerOrders } from '#drizzle/schema/broker_orders.ts';
+import { strategies } from '#drizzle/schema/strategies.ts';
+import { webhookLogs } from '#drizzle/schema/webhook_logs.ts';
+import { type OrderStatus, TERMINAL_ORDER_STATUSES } from '#shared/enums.ts';
+import type { Database } from '../../db/client.ts';
+import type { DbOrTx } from '../../db/transaction.ts';
+import type { ServiceContext } from '../context.ts';
+import { createNotification } from '../notifications/create.ts';
+import { canonical } from './position-math.ts';
+import type { RecordFillResult } from './record-fill.ts';
+import { releasableOrderIds } from './release.ts';
+
+export interface FinishDeps {
+  db: Database;
+  enqueueSubmit(orderIds: number[]): Promise<void>;
+}
+
+type EndStatus = Extract<OrderStatus, 'rejected' | 'failed' | 'cancelled' | 'expired'>;
+const TERMINAL = [...TERMINAL_ORDER_STATUSES];
+
+async function describe(db: DbOrTx, orderId: number) {
+  const [row] = await db
+    .select({
+      id: brokerOrders.id,
+      userId: brokerOrders.userId,
+      strategyId: brokerOrders.strategyId,
+      webhookLogId: brokerOrders.webhookLogId,
+      side: brokerOrders.side,
+      quantity: brokerOrders.quantity,
+      filledQty: brokerOrders.filledQty,
+      avgFillPrice: brokerOrders.avgFillPrice,
+      brokerSymbol: brokerOrders.brokerSymbol,
+      strategyName: strategies.name,
+    })
+    .from(brokerOrders)
+    .innerJoin(strategies, eq(strategies.id, brokerOrders.strategyId))
+    .where(eq(brokerOrders.id, orderId));
+  if (!row) throw new Error(`order ${orderId} vanished`);
+  return row;
+}
+
+/** Ends an order without a (complete) fill. Returns false when it had already ended. */
+export async function finishOrder(
+  ctx: ServiceContext,
+  deps: FinishDeps,
+  orderId: number,
+  end: { status: EndStatus; reason?: string; brokerStatus?: string; onlyFrom?: OrderStatus[] },
+): Promise<boolean> {
+  const ended = await deps.db.transaction(async (tx) => {
+    const [result] = await tx
+      .update(brokerOrders)
+      .set({
+        status: end.status,
+        ...(end.reason ? { lastError: end.reason.slice(0, 1000) } : {}),
+        ...(end.brokerStatus ? { brokerStatus: end.brokerStatus.slice(0, 32) } : {}),
+      })
+      .where(
+        and(
+          eq(brokerOrders.id, orderId),
+          end.onlyFrom ? inArray(brokerOrders.status, end.onlyFrom) : notInArray(brokerOrders.status, TERMINAL),
+        ),
+      );
+    if (result.affectedRows !== 1) return false;
+    const order = await describe(tx, orderId);
+    const what = `${order.side} ${canonical(order.quantity)} ${order.brokerSymbol}`;
+    if (end.status === 'rejected' || end.status === 'failed') {
+      await createNotification(tx, {
+        userId: order.userId,
+        type: end.status === 'rejected' ? 'order.rejected' : 'order.failed',
+        severity: 'error',
+        title: `Order ${end.status}: ${what} (${order.strategyName})`,
+        message: end.reason ?? `The order was ${end.status}`,
+        data: { orderId, strategyId: order.strategyId, webhookLogId: order.webhookLogId },
+      });
+    }
+    await cancelWaitingChildren(tx, orderId);
+    if (order.webhookLogId !== null) await settleLog(tx, order.webhookLogId);
+    return true;
+  });
+  if (ended) ctx.log.info({ orderId, status: end.status }, 'order ended');
+  return ended;
+}
+
+/** After a recorded fill: tell the trader, release a reversal's opening leg, settle the log when filled. */
+export async function afterFill(ctx: ServiceContext, deps: FinishDeps, result: RecordFillResult): Promise<void> {
+  if (!result.recorded) return;
+  const order = await describe(deps.db, result.orderId);
+  const filled = result.orderStatus === 'filled';
+  const what = `${order.side === 'buy' ? 'Bought' : 'Sold'} ${canonical(order.filledQty)} of ${canonical(order.quantity)} ${order.brokerSymbol}`;
+  const price = order.avgFillPrice ? ` at ${canonical(order.avgFillPrice)}` : '';
+  const pnl = result.realizedPnl ? `; trade closed with P&L ${canonical(result.realizedPnl)}` : '';
+  await createNotification(deps.db, {
+    userId: order.userId,
+    type: filled ? 'order.filled' : 'order.partially_filled',
+    severity: filled ? 'success' : 'info',
+    title: `${filled ? 'Filled' : 'Partially filled'}: ${order.side} ${order.brokerSymbol} (${order.strategyName})`,
+    message: `${what}${price}${pnl}`,
+    data: { orderId: order.id, strategyId: order.strategyId, webhookLogId: order.webhookLogId },
+  });
+  if (!filled) return;
+  const children = await deps.db
+    .select({ id: brokerOrders.id })
+    .from(brokerOrders)
+    .where(eq(brokerOrders.parentOrderId, order.id));
+  const ready = await releasableOrderIds(
+    deps.db,
+    children.map((child) => child.id),
+  );
+  if (ready.length > 0) {
+    await deps.enqueueSubmit(ready).catch((err: unknown) => {
+      ctx.log.warn({ err, orderIds: ready }, 'opening leg not enqueued; the outbox sweep will enqueue it');
+    });
+  }
+  if (order.webhookLogId !== null) await settleLog(deps.db, order.webhookLogId);
+}
+
+/** A reversal's opening leg never goes out when its closing leg ended unfilled: the position is not what it assumed. */
+async function cancelWaitingChildren(tx: DbOrTx, parentOrderId: number): Promise<void> {
+  await tx
+    .update(brokerOrders)
+    .set({ status: 'cancelled', lastError: 'Not sent: the closing leg of the reversal did not fill' })
+    .where(and(eq(brokerOrders.parentOrderId, parentOrderId), eq(brokerOrders.status, 'pending')));
+}
+
+/** `executing` → `executed` (something filled) or `failed`, once every order of the log is final. */
+export async function settleLog(db: DbOrTx, webhookLogId: number): Promise<void> {
+  const [counts] = await db
+    .select({
+      open: sql<number>`SUM(${brokerOrders.status} NOT IN ('filled','cancelled','rejected','expired','failed'))`,
+      filled: sql<number>`SUM(${brokerOrders.filledQty} > 0)`,
+      firstError: sql<string | null>`MIN(${brokerOrders.lastError})`,
+    })
+    .from(brokerOrders)
+    .where(eq(brokerOrders.webhookLogId, webhookLogId));
+  if (!counts || Number(counts.open) > 0) return;
+  const executed = Number(counts.filled) > 0;
+  await db
+    .update(webhookLogs)
+    .set(
+      executed
+        ? { status: 'executed' }
+        : {
+            status: 'failed',
+            errorCode: 'order-failed',
+            errorMessage: (counts.firstError ?? 'No order filled').slice(0, 1000),
+          },
+    )
+    .where(and(eq(webhookLogs.id, webhookLogId), inArray(webhookLogs.status, ['executing'])));
+}

@@ -1,0 +1,94 @@
+/**
+ * Follows a submitted order to a final state (the `order-status` job; SPEC §7: fresh orders are polled every few
+ * seconds until terminal). Each poll records the fills the broker reports — individual executions where it lists
+ * them, a synthesized fill from the running total where it does not (Alpaca) — then stores the broker's status,
+ * and either finishes the order or schedules the next poll. A broker outage does not end the chain: the next poll
+ * is scheduled later instead.
+ */
+import { and, eq, notInArray } from 'drizzle-orm';
+import { brokerOrders } from '#drizzle/schema/broker_orders.ts';
+import { TERMINAL_ORDER_STATUSES } from '#shared/enums.ts';
+import { BrokerAuthExpired, BrokerUnavailable } from '../../brokers/errors.ts';
+import type { BrokerOrder } from '../../brokers/types.ts';
+import type { ServiceContext } from '../context.ts';
+import { afterFill, finishOrder } from './finish-order.ts';
+import { recordCumulativeFill, recordFill } from './record-fill.ts';
+import { loadOrder, type OrderJobDeps } from './submit-order.ts';
+
+/** Quick at first (market orders fill in milliseconds), then every 5 s; a day-long resting order every 30 s. */
+export function nextPollDelayMs(poll: number): number {
+  const quick = [200, 300, 500, 1_000, 2_000, 3_000];
+  if (poll < quick.length) return quick[poll] as number;
+  return poll < 720 ? 5_000 : 30_000;
+}
+
+const OUTAGE_RETRY_MS = 10_000;
+const TERMINAL = new Set<string>(TERMINAL_ORDER_STATUSES);
+
+export async function pollOrder(
+  ctx: ServiceContext,
+  deps: OrderJobDeps,
+  input: { orderId: number; poll?: number },
+): Promise<{ status: string }> {
+  const poll = input.poll ?? 0;
+  const order = await loadOrder(deps.db, input.orderId);
+  if (TERMINAL.has(order.status)) return { status: order.status };
+  if (!order.brokerOrderId) return { status: order.status }; // still with the submit job, which starts polling
+
+  let seen: BrokerOrder | null;
+  try {
+    const adapter = await deps.adapterFor(ctx, order.brokerConnectionId);
+    seen = await adapter.getOrder(order.brokerOrderId);
+  } catch (error) {
+    if (error instanceof BrokerAuthExpired) {
+      ctx.log.warn({ orderId: order.id }, 'order status unknown: broker session expired; reconciliation resumes it');
+      return { status: order.status };
+    }
+    if (!(error instanceof BrokerUnavailable)) throw error;
+    await deps.enqueuePoll(order.id, poll + 1, OUTAGE_RETRY_MS);
+    return { status: order.status };
+  }
+  if (!seen) {
+    await deps.enqueuePoll(order.id, poll + 1, nextPollDelayMs(poll));
+    return { status: order.status };
+  }
+
+  await recordReportedFills(ctx, deps, order.id, seen);
+  if (seen.status === 'cancelled' || seen.status === 'rejected' || seen.status === 'expired') {
+    await finishOrder(ctx, deps, order.id, {
+      status: seen.status,
+      reason: seen.reason,
+      brokerStatus: seen.brokerStatus,
+    });
+    return { status: seen.status };
+  }
+  const current = await loadOrder(deps.db, order.id);
+  if (current.status === 'filled') return { status: 'filled' };
+  // Acknowledged, still working: store the broker's word without stepping over what fills decided.
+  const working = seen.status === 'pending' || seen.status === 'filled' ? current.status : seen.status;
+  await deps.db
+    .update(brokerOrders)
+    .set({ status: working, brokerStatus: seen.brokerStatus.slice(0, 32) })
+    .where(and(eq(brokerOrders.id, order.id), notInArray(brokerOrders.status, [...TERMINAL_ORDER_STATUSES])));
+  await deps.enqueuePoll(order.id, poll + 1, nextPollDelayMs(poll));
+  return { status: working };
+}
+
+async function recordReportedFills(
+  ctx: ServiceContext,
+  deps: OrderJobDeps,
+  orderId: number,
+  seen: BrokerOrder,
+): Promise<void> {
+  if (seen.fills && seen.fills.length > 0) {
+    for (const fill of seen.fills) await afterFill(ctx, deps, await recordFill(deps.db, orderId, fill));
+    return;
+  }
+  if (seen.avgFillPrice === null || Number(seen.filledQty) <= 0) return;
+  const result = await recordCumulativeFill(deps.db, orderId, {
+    filledQty: seen.filledQty,
+    avgFillPrice: seen.avgFillPrice,
+    at: seen.updatedAt ?? new Date(),
+  });
+  await afterFill(ctx, deps, result);
+}

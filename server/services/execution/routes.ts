@@ -1,0 +1,103 @@
+/**
+ * Where a strategy's signal goes (SPEC §5 routing): its active routing rules with their live broker connections,
+ * lowest priority first, and the broker symbol each connection trades for the alert's ticker.
+ */
+import { Big } from 'big.js';
+import { and, asc, eq, inArray, sql } from 'drizzle-orm';
+import { brokerConnections } from '#drizzle/schema/broker_connections.ts';
+import { brokerOrders } from '#drizzle/schema/broker_orders.ts';
+import { openPositions } from '#drizzle/schema/open_positions.ts';
+import { routingRules } from '#drizzle/schema/routing_rules.ts';
+import type { Broker, BrokerEnvironment, ConnectionStatus } from '#shared/enums.ts';
+import { notDeleted } from '../../db/soft-delete.ts';
+import type { DbOrTx } from '../../db/transaction.ts';
+
+export interface ExecutionRoute {
+  ruleId: number;
+  connectionId: number;
+  broker: Broker;
+  environment: BrokerEnvironment;
+  connectionStatus: ConnectionStatus;
+  quantityMultiplier: string;
+  symbolMap: Record<string, string> | null;
+}
+
+export async function loadRoutes(db: DbOrTx, strategyId: number): Promise<ExecutionRoute[]> {
+  return db
+    .select({
+      ruleId: routingRules.id,
+      connectionId: brokerConnections.id,
+      broker: brokerConnections.broker,
+      environment: brokerConnections.environment,
+      connectionStatus: brokerConnections.status,
+      quantityMultiplier: routingRules.quantityMultiplier,
+      symbolMap: routingRules.symbolMap,
+    })
+    .from(routingRules)
+    .innerJoin(brokerConnections, eq(brokerConnections.id, routingRules.brokerConnectionId))
+    .where(
+      and(
+        eq(routingRules.strategyId, strategyId),
+        eq(routingRules.isActive, true),
+        notDeleted(routingRules),
+        notDeleted(brokerConnections),
+      ),
+    )
+    .orderBy(asc(routingRules.priority), asc(routingRules.id));
+}
+
+/** TradingView's continuous futures (`MNQ1!`, `ES2!`) name no tradable contract: they need a symbol_map entry. */
+const CONTINUOUS_FUTURE = /\d!$/;
+
+/** The broker symbol for `ticker` on this route, or null when it cannot be traded without a mapping. */
+export function brokerSymbolFor(ticker: string, symbolMap: Record<string, string> | null): string | null {
+  const mapped = symbolMap?.[ticker] ?? symbolMap?.[ticker.toUpperCase()];
+  if (mapped) return mapped;
+  return CONTINUOUS_FUTURE.test(ticker) ? null : ticker;
+}
+
+/** Orders still able to change the position: they count toward it so a second signal does not double it. */
+export const WORKING_ORDER_STATUSES = ['pending', 'submitting', 'submitted', 'accepted', 'partially_filled'] as const;
+
+/**
+ * The position a new signal is planned against, signed: what fills made it, plus what the strategy's working orders
+ * on this connection and symbol will still add or remove (quantity − filled). Read in the caller's transaction after
+ * it locked the strategy, so signals of one strategy are planned one after the other and see each other's orders.
+ */
+export async function effectivePosition(
+  db: DbOrTx,
+  /** `symbol`: the broker symbol, as positions and orders store it. */
+  key: { strategyId: number; connectionId: number; symbol: string },
+): Promise<string> {
+  const [held] = await db
+    .select({
+      signed: sql<string>`COALESCE(SUM(CASE WHEN ${openPositions.side} = 'long' THEN ${openPositions.quantity} ELSE -${openPositions.quantity} END), 0)`,
+    })
+    .from(openPositions)
+    .where(
+      and(
+        eq(openPositions.strategyId, key.strategyId),
+        eq(openPositions.brokerConnectionId, key.connectionId),
+        eq(openPositions.symbol, key.symbol),
+      ),
+    );
+  const [working] = await db
+    .select({
+      signed: sql<string>`COALESCE(SUM(CASE WHEN ${brokerOrders.side} = 'buy' THEN ${brokerOrders.quantity} - ${brokerOrders.filledQty} ELSE ${brokerOrders.filledQty} - ${brokerOrders.quantity} END), 0)`,
+    })
+    .from(brokerOrders)
+    .where(
+      and(
+        eq(brokerOrders.strategyId, key.strategyId),
+        eq(brokerOrders.brokerConnectionId, key.connectionId),
+        eq(brokerOrders.brokerSymbol, key.symbol),
+        inArray(brokerOrders.status, [...WORKING_ORDER_STATUSES]),
+      ),
+    );
+  return addDecimals(held?.signed ?? '0', working?.signed ?? '0');
+}
+
+function addDecimals(a: string, b: string): string {
+  // Both come from DECIMAL(20,8) sums: exact in MySQL, added here with big.js to stay exact.
+  return new Big(a).plus(new Big(b)).toFixed();
+}
