@@ -25,7 +25,7 @@ import { planRoutes, type RouteOutcome } from './plan-routes.ts';
 import { releasableOrderIds } from './release.ts';
 import { loadRoutes } from './routes.ts';
 import { recordSignalOutcome, type SignalOutcome } from './signal-outcome.ts';
-import { stageSignal } from './staging.ts';
+import { stageSignal, takeApproval } from './staging.ts';
 
 export interface ExecutionDeps {
   db: Database;
@@ -73,20 +73,14 @@ async function lockStrategy(tx: Transaction, strategyId: number) {
   return row;
 }
 
-/** Options for running an approved staged signal: the manual-mode check is what approval answered. */
-export interface ExecuteOptions {
-  approvedStagingId?: number;
-}
-
 export async function executeSignal(
   ctx: ServiceContext,
   deps: ExecutionDeps,
   input: { webhookLogId: number },
-  options: ExecuteOptions = {},
 ): Promise<ExecuteResult> {
   const log = await readLog(deps.db, input.webhookLogId);
-  const expected: WebhookLogStatus = options.approvedStagingId ? 'staged' : 'received';
-  if (log.status === 'executing' && !options.approvedStagingId) return resume(deps, log.id);
+  const expected: WebhookLogStatus = 'received';
+  if (log.status === 'executing') return resume(deps, log.id);
   if (log.status !== expected) return { status: log.status, orderIds: [] };
   const parsed = signalSchema.safeParse(log.payload);
   if (!parsed.success) {
@@ -110,7 +104,7 @@ export async function executeSignal(
       .where(eq(webhookLogs.id, log.id))
       .for('update');
     if (current?.status !== expected) return { status: current?.status ?? log.status, orderIds: [], cancels: [] };
-    const outcome = await decide(tx, strategy, signal, routes, equity, log.id, options);
+    const outcome = await decide(tx, strategy, signal, routes, equity, log.id);
     if (outcome.kind === 'staged') return { status: 'staged' as const, orderIds: [], cancels: [] };
     const status = await recordSignalOutcome(tx, { log, strategy, signal, outcome: outcome.outcome });
     return { status, orderIds: outcome.orderIds, cancels: outcome.cancels };
@@ -135,7 +129,6 @@ async function decide(
   routes: Awaited<ReturnType<typeof loadRoutes>>,
   equity: Map<number, string>,
   webhookLogId: number,
-  options: ExecuteOptions,
 ): Promise<Decision> {
   const refuse = (code: 'strategy-paused' | 'trading-disabled', message: string): Decision => ({
     kind: 'decided',
@@ -149,7 +142,8 @@ async function decide(
   if (!tradingAllowed(strategy)) {
     return refuse('trading-disabled', 'Trading is switched off for this account, so no order was placed');
   }
-  if (strategy.executionMode === 'manual' && !options.approvedStagingId) {
+  // Manual mode: the first run stages the signal; the run after the trader approved it executes it.
+  if (strategy.executionMode === 'manual' && !(await takeApproval(tx, webhookLogId))) {
     await stageSignal(tx, { strategy, signal, webhookLogId });
     return { kind: 'staged' };
   }

@@ -1,9 +1,10 @@
 /**
  * Manual mode (SPEC §5): a signal of a `manual` strategy becomes a staging_trades row waiting for the trader, the
- * log `staged`, and a notification, instead of orders. Approval runs the same engine on the staged log
- * (executeSignal with approvedStagingId); rejection or expiry closes the row.
+ * log `staged`, and a notification, instead of orders. Approval marks the row `approved`, puts the log back to
+ * `received` and enqueues its signal job again: the engine then finds the approval (takeApproval) and executes the
+ * signal as staged. Rejection or expiry closes the row and the log.
  */
-import { eq } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import { stagingTrades } from '#drizzle/schema/staging_trades.ts';
 import { webhookLogs } from '#drizzle/schema/webhook_logs.ts';
 import type { Signal } from '#shared/schemas/signal.ts';
@@ -48,4 +49,16 @@ export async function stageSignal(
     data: { stagingId: row.id, webhookLogId: input.webhookLogId, strategyId: strategy.id },
   });
   return row.id;
+}
+
+/**
+ * True, once, when the trader approved this log's staged signal: the approval is consumed (`approved` →
+ * `executed`) in the engine's transaction, so the orders and the staging row's final state commit together.
+ */
+export async function takeApproval(tx: Transaction, webhookLogId: number): Promise<boolean> {
+  const [result] = await tx
+    .update(stagingTrades)
+    .set({ status: 'executed' })
+    .where(and(eq(stagingTrades.webhookLogId, webhookLogId), eq(stagingTrades.status, 'approved')));
+  return result.affectedRows > 0;
 }
