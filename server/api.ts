@@ -8,7 +8,7 @@ import { BrokerRegistry } from './brokers/registry.ts';
 import { createDatabase } from './db/client.ts';
 import { createRedis } from './jobs/connection.ts';
 import { enqueueReplayJob } from './jobs/dead-letters.ts';
-import { createSignalEnqueuer } from './jobs/enqueue.ts';
+import { createSignalEnqueuer, enqueueApprovedSignal, enqueuePoll, enqueueSubmits } from './jobs/enqueue.ts';
 import { closeQueues, createQueues } from './jobs/queue-factory.ts';
 import { QUEUE_CONFIGS } from './jobs/queues/index.ts';
 import { env } from './lib/env.ts';
@@ -37,6 +37,9 @@ const app = await buildApp({
     redis.status === 'ready'
       ? enqueueSignal(webhookLogId)
       : Promise.reject(new Error(`Redis is ${redis.status}: signal job left to the outbox sweep`)),
+  enqueueApprovedSignal: (webhookLogId) => enqueueApprovedSignal(queues, webhookLogId),
+  enqueueSubmit: (orderIds) => enqueueSubmits(queues, orderIds),
+  enqueuePoll: (orderId, poll, delayMs) => enqueuePoll(queues, orderId, poll, delayMs),
   enqueueReplay: (queue, name, payload, jobId) => enqueueReplayJob(queues, queue, name, payload, jobId),
 });
 

@@ -20,6 +20,7 @@ import { logger as defaultLogger, type Logger, redactUrl } from './lib/logger.ts
 import { createRateLimiters, type RateLimitConfig } from './lib/rate-limit.ts';
 import { newRequestId } from './lib/request-id.ts';
 import type { EnqueueReplay } from './services/dead-letters/replay.ts';
+import { registerExecutionReplayHooks } from './services/orders/replay-hook.ts';
 import { connectCacheBroadcast } from './services/webhooks/strategy-cache.ts';
 import { appRouter } from './trpc/app-router.ts';
 import { createContextFactory } from './trpc/context.ts';
@@ -40,6 +41,14 @@ export interface AppDeps {
    */
   enqueueSignal(webhookLogId: number): Promise<unknown>;
   /**
+   * Enqueues an approved staged signal's job again (enqueueApprovedSignal); rejects when Redis is down, and the
+   * expire-staged job enqueues it later.
+   */
+  enqueueApprovedSignal(webhookLogId: number): Promise<unknown>;
+  /** Producers of submit jobs and status polls (server/jobs/enqueue.ts), for order verbs the api runs (cancelOrder). */
+  enqueueSubmit(orderIds: number[]): Promise<void>;
+  enqueuePoll(orderId: number, poll: number, delayMs: number): Promise<void>;
+  /**
    * Adds a replayed dead letter's job to its original queue under `jobId` (server/jobs/dead-letters.ts); rejects
    * when Redis is unavailable, and the dead letter goes back to open.
    */
@@ -57,6 +66,8 @@ export interface BuildAppOptions {
 }
 
 export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Promise<FastifyInstance> {
+  // admin.deadLetters.replay runs here: a replayed order must find its engine's hook (the worker registers it too).
+  registerExecutionReplayHooks();
   const loggerInstance: FastifyBaseLogger = options.logger ?? defaultLogger;
   const app = Fastify({
     loggerInstance,

@@ -28,8 +28,11 @@ import { env } from './lib/env.ts';
 import { createLifecycle, handleShutdownSignals, runShutdown } from './lib/lifecycle.ts';
 import { logger } from './lib/logger.ts';
 import { installProcessGuards } from './lib/process-guards.ts';
+import { registerExecutionReplayHooks } from './services/orders/replay-hook.ts';
 
 installProcessGuards(logger);
+// Dead letters may be replayed from any process that holds their services, this one included.
+registerExecutionReplayHooks();
 
 const lifecycle = createLifecycle();
 const database = createDatabase({ url: env.DATABASE_URL, poolSize: env.DB_POOL_SIZE, queueLimit: env.DB_QUEUE_LIMIT });

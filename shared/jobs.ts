@@ -42,7 +42,7 @@ export const JOB_PAYLOADS = {
   'dead-letters': {
     'record-dead-letter': z.object({ queue: z.enum(QUEUE_NAMES), jobId: z.string().min(1).max(255) }).strict(),
   },
-  maintenance: { 'purge-expired-sessions': noData, 'outbox-sweep': noData },
+  maintenance: { 'purge-expired-sessions': noData, 'outbox-sweep': noData, 'expire-staged': noData },
 } as const satisfies Record<QueueName, Record<string, z.ZodType>>;
 
 export type JobName<Q extends QueueName> = keyof (typeof JOB_PAYLOADS)[Q] & string;
@@ -63,6 +63,14 @@ export function jobPayloadSchema(queue: QueueName, name: string): z.ZodType | un
  */
 export function signalJobId(webhookLogId: number): string {
   return `log-${webhookLogId}`;
+}
+
+/**
+ * The signal job of a log whose staged signal the trader approved: the log runs a second time, and its first job
+ * (`log-<id>`) may still be stored in Redis, where BullMQ would ignore an add under the same id.
+ */
+export function approvedSignalJobId(webhookLogId: number): string {
+  return `log-${webhookLogId}-approved`;
 }
 
 /** The submit job of an order: one per order, so a second enqueue (outbox sweep, crash recovery) adds nothing. */

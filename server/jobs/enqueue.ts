@@ -6,6 +6,7 @@
  */
 import type { Job, JobsOptions, Queue } from 'bullmq';
 import {
+  approvedSignalJobId,
   type JobName,
   type JobPayload,
   jobPayloadSchema,
@@ -84,6 +85,27 @@ export async function enqueueSignals(queues: Pick<Queues, 'signals'>, webhookLog
       name: 'execute-signal',
       data: validPayload('signals', 'execute-signal', { webhookLogId }),
       opts: { jobId: signalJobId(webhookLogId) },
+    })),
+  );
+}
+
+/**
+ * Enqueues the signal job of a log whose staged signal was just approved, under approvedSignalJobId: the log's first
+ * job (`log-<id>`, which staged it) may still be stored, and an add under its id would be ignored.
+ */
+export function enqueueApprovedSignal(queues: Pick<Queues, 'signals'>, webhookLogId: number): Promise<Job> {
+  return enqueue(queues.signals, 'execute-signal', { webhookLogId }, { jobId: approvedSignalJobId(webhookLogId) });
+}
+
+/** enqueueApprovedSignal for many logs in one round trip (the expire-staged job's re-adds). */
+export async function enqueueApprovedSignals(queues: Pick<Queues, 'signals'>, webhookLogIds: number[]): Promise<void> {
+  if (webhookLogIds.length === 0) return;
+  await connected(queues.signals);
+  await queues.signals.addBulk(
+    webhookLogIds.map((webhookLogId) => ({
+      name: 'execute-signal',
+      data: validPayload('signals', 'execute-signal', { webhookLogId }),
+      opts: { jobId: approvedSignalJobId(webhookLogId) },
     })),
   );
 }

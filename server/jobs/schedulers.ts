@@ -21,6 +21,9 @@ export const SCHEDULES: Schedule[] = [
   { name: 'purge-expired-sessions', everyMs: 3_600_000, data: {} },
   // Logs left `received` are enqueued within 30 s + 10 s; a failed sweep is not retried, the next one is 10 s away.
   { name: 'outbox-sweep', everyMs: 10_000, data: {}, opts: { attempts: 1 } },
+  // Staged signals expire within 30 s of their expires_at, and an approval whose signal job was lost is re-added
+  // within 30 s + 10 s; a failed run is not retried, the next one is 30 s away.
+  { name: 'expire-staged', everyMs: 30_000, data: {}, opts: { attempts: 1 } },
 ];
 
 /** Upserts every scheduler once; rejects when Redis does not answer. */

@@ -1,7 +1,16 @@
 import { z } from 'zod';
-import { BROKER_ENVIRONMENTS, BROKERS, CONNECTION_STATUSES } from '../enums.ts';
+import {
+  BROKER_ENVIRONMENTS,
+  BROKERS,
+  CONNECTION_STATUSES,
+  ORDER_INTENTS,
+  ORDER_SIDES,
+  ORDER_STATUSES,
+  ORDER_TYPES,
+  TIMES_IN_FORCE,
+} from '../enums.ts';
 import { paginationInput } from '../pagination.ts';
-import { idSchema, requiredText } from './common.ts';
+import { dateRange, idSchema, requiredText } from './common.ts';
 
 // Keys, secrets and passwords are opaque: printable ASCII without spaces, never trimmed or rewritten.
 const opaque = (max: number) =>
@@ -123,3 +132,77 @@ export const brokerPositionView = z.object({
   marketPrice: z.string().nullable(),
   unrealizedPnl: z.string().nullable(),
 });
+
+/**
+ * brokers.getOrders: the caller's orders, newest first. `symbol` matches the TradingView or the broker symbol;
+ * `from`/`to` bound when the order was written (from ≤ t < to).
+ */
+export const getOrdersInput = paginationInput
+  .extend({
+    strategyId: idSchema.optional(),
+    connectionId: idSchema.optional(),
+    status: z.enum(ORDER_STATUSES).optional(),
+    symbol: z.string().trim().min(1).max(64).optional(),
+    ...dateRange.shape,
+  })
+  .strict()
+  .refine((range) => !range.from || !range.to || range.from < range.to, {
+    message: '`from` must be earlier than `to`',
+    path: ['to'],
+  })
+  .default({ limit: 25 });
+export type GetOrdersInput = z.infer<typeof getOrdersInput>;
+
+export const orderIdInput = z.strictObject({ id: idSchema });
+
+/** An order as the trader sees it: prices and quantities as exact decimal strings, nothing of the connection. */
+export const brokerOrderView = z.object({
+  id: z.number(),
+  strategyId: z.number(),
+  brokerConnectionId: z.number(),
+  webhookLogId: z.number().nullable(),
+  tradeId: z.number().nullable(),
+  /** A reversal's opening leg points at its closing leg. */
+  parentOrderId: z.number().nullable(),
+  clientOrderId: z.string().nullable(),
+  brokerOrderId: z.string().nullable(),
+  symbol: z.string(),
+  brokerSymbol: z.string(),
+  side: z.enum(ORDER_SIDES),
+  intent: z.enum(ORDER_INTENTS),
+  orderType: z.enum(ORDER_TYPES),
+  tif: z.enum(TIMES_IN_FORCE),
+  quantity: z.string(),
+  limitPrice: z.string().nullable(),
+  stopPrice: z.string().nullable(),
+  takeProfitPrice: z.string().nullable(),
+  stopLossPrice: z.string().nullable(),
+  status: z.enum(ORDER_STATUSES),
+  brokerStatus: z.string().nullable(),
+  filledQty: z.string(),
+  avgFillPrice: z.string().nullable(),
+  commission: z.string(),
+  attempts: z.number(),
+  lastError: z.string().nullable(),
+  submittedAt: z.date().nullable(),
+  filledAt: z.date().nullable(),
+  createdAt: z.date(),
+  updatedAt: z.date(),
+});
+export type BrokerOrderView = z.infer<typeof brokerOrderView>;
+
+export const brokerOrderPage = z.object({ items: z.array(brokerOrderView), nextCursor: z.number().nullable() });
+
+/**
+ * What brokers.cancelOrder did: `cancelled` (it had not been sent; nothing reached the broker), `cancel-requested`
+ * (the broker was asked; the order turns `cancelled` once its status poll sees it, unless it filled first),
+ * `being-submitted` (on its way to the broker right now: try again in a moment), `already-final`.
+ */
+export const CANCEL_OUTCOMES = ['cancelled', 'cancel-requested', 'being-submitted', 'already-final'] as const;
+export const cancelOrderResult = z.object({
+  id: z.number(),
+  outcome: z.enum(CANCEL_OUTCOMES),
+  /** The order's status after the call. */
+  status: z.enum(ORDER_STATUSES),
+});
+export type CancelOrderResult = z.infer<typeof cancelOrderResult>;

@@ -1,7 +1,14 @@
 import { z } from 'zod';
-import { SIGNAL_ACTIONS, WEBHOOK_LOG_STATUSES, WEBHOOK_SOURCES } from '../enums.ts';
+import {
+  ORDER_TYPES,
+  SIGNAL_ACTIONS,
+  STAGING_STATUSES,
+  TIMES_IN_FORCE,
+  WEBHOOK_LOG_STATUSES,
+  WEBHOOK_SOURCES,
+} from '../enums.ts';
 import { paginationInput } from '../pagination.ts';
-import { dateRange, idSchema } from './common.ts';
+import { dateRange, idSchema, text } from './common.ts';
 
 /** The cap of SPEC §4 on an alert body, in UTF-8 bytes: simulated bodies obey it like real ones. */
 export const MAX_WEBHOOK_BODY_BYTES = 64 * 1024;
@@ -134,3 +141,46 @@ export const replayAnswer = z.discriminatedUnion('status', [
   rejected.extend(replayOf),
 ]);
 export type ReplayAnswer = z.infer<typeof replayAnswer>;
+
+/** webhooks.getStaged: the caller's staged signals (manual mode), newest first. */
+export const getStagedInput = paginationInput
+  .extend({ strategyId: idSchema.optional(), status: z.enum(STAGING_STATUSES).optional() })
+  .strict()
+  .default({ limit: 25 });
+export type GetStagedInput = z.infer<typeof getStagedInput>;
+
+export const stagedIdInput = z.strictObject({ id: idSchema });
+
+/** webhooks.rejectStaged: the reason is free text, stored without markup. */
+export const rejectStagedInput = z.strictObject({ id: idSchema, reason: text(500).optional() });
+export type RejectStagedInput = z.infer<typeof rejectStagedInput>;
+
+/**
+ * A staged signal as the trader decides on it: what would be ordered (decimals as exact strings; a null quantity
+ * means the strategy's sizing decides), until when, and the decision once made. `decidedBy` is the trader who
+ * approved or rejected it; an expired signal has no decider.
+ */
+export const stagedTradeView = z.object({
+  id: z.number(),
+  strategyId: z.number(),
+  strategyName: z.string(),
+  webhookLogId: z.number(),
+  symbol: z.string(),
+  action: z.enum(SIGNAL_ACTIONS),
+  quantity: z.string().nullable(),
+  orderType: z.enum(ORDER_TYPES),
+  tif: z.enum(TIMES_IN_FORCE),
+  limitPrice: z.string().nullable(),
+  stopPrice: z.string().nullable(),
+  takeProfitPrice: z.string().nullable(),
+  stopLossPrice: z.string().nullable(),
+  status: z.enum(STAGING_STATUSES),
+  expiresAt: z.date(),
+  decidedBy: z.number().nullable(),
+  decidedAt: z.date().nullable(),
+  decisionReason: z.string().nullable(),
+  createdAt: z.date(),
+});
+export type StagedTradeView = z.infer<typeof stagedTradeView>;
+
+export const stagedTradePage = z.object({ items: z.array(stagedTradeView), nextCursor: z.number().nullable() });

@@ -8,7 +8,7 @@ import { BrokerRegistry } from '../../server/brokers/registry.ts';
 import { createDatabase } from '../../server/db/client.ts';
 import { createRedis } from '../../server/jobs/connection.ts';
 import { enqueueReplayJob } from '../../server/jobs/dead-letters.ts';
-import { createSignalEnqueuer } from '../../server/jobs/enqueue.ts';
+import { createSignalEnqueuer, enqueueApprovedSignal, enqueuePoll, enqueueSubmits } from '../../server/jobs/enqueue.ts';
 import { closeQueues, createQueues, type Queues } from '../../server/jobs/queue-factory.ts';
 import { QUEUE_CONFIGS } from '../../server/jobs/queues/index.ts';
 import { env } from '../../server/lib/env.ts';
@@ -52,6 +52,9 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
       redis.status === 'ready'
         ? enqueueSignal(webhookLogId)
         : Promise.reject(new Error(`Redis is ${redis.status}: signal job left to the outbox sweep`)),
+    enqueueApprovedSignal: (webhookLogId) => enqueueApprovedSignal(queues, webhookLogId),
+    enqueueSubmit: (orderIds) => enqueueSubmits(queues, orderIds),
+    enqueuePoll: (orderId, poll, delayMs) => enqueuePoll(queues, orderId, poll, delayMs),
     enqueueReplay: (queue, name, payload, jobId) => enqueueReplayJob(queues, queue, name, payload, jobId),
     ingest: options.ingest,
   };

@@ -78,6 +78,7 @@ const EXCEPTIONS: Array<[string, string, string]> = [
   ['server/audit/', 'server/services/context.ts', 'the ServiceContext an audit row takes its actor and request from'],
   ['server/trpc/context.ts', 'server/app.ts', 'AppDeps, the dependencies the per-request context is built from'],
   ['server/jobs/processors/', 'server/db/client.ts', "DatabaseHandle, injected to build a job's ServiceContext"],
+  ['server/jobs/processors/', 'server/brokers/registry.ts', "BrokerRegistry, the worker's adapters, injected"],
 ];
 
 function layerOf(file: string) {

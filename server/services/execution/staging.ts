@@ -62,3 +62,16 @@ export async function takeApproval(tx: Transaction, webhookLogId: number): Promi
     .where(and(eq(stagingTrades.webhookLogId, webhookLogId), eq(stagingTrades.status, 'approved')));
   return result.affectedRows > 0;
 }
+
+/** Ends a consumed approval as not executed after all, with the reason the trader will read. */
+export async function closeApproval(
+  tx: Transaction,
+  webhookLogId: number,
+  status: 'rejected',
+  reason: string,
+): Promise<void> {
+  await tx
+    .update(stagingTrades)
+    .set({ status, decisionReason: reason.slice(0, 500) })
+    .where(and(eq(stagingTrades.webhookLogId, webhookLogId), eq(stagingTrades.status, 'executed')));
+}

@@ -1,12 +1,16 @@
 import { z } from 'zod';
 import {
+  brokerOrderPage,
   brokerPositionView,
+  cancelOrderResult,
   connectInput,
   connectionIdInput,
   connectionPage,
   connectionView,
   getConnectionsInput,
+  getOrdersInput,
   getPositionsInput,
+  orderIdInput,
   testConnectionResult,
   updateConnectionInput,
 } from '#shared/schemas/brokers.ts';
@@ -16,6 +20,8 @@ import { getConnections } from '../../services/brokers/connections/list.ts';
 import { updateConnection } from '../../services/brokers/connections/update.ts';
 import { getBrokerPositions } from '../../services/brokers/get-positions.ts';
 import { testConnection } from '../../services/brokers/test-connection.ts';
+import { cancelOwnOrder } from '../../services/orders/cancel.ts';
+import { listOrders } from '../../services/orders/list.ts';
 import { serviceContext } from '../context.ts';
 import { protectedProcedure, router } from '../init.ts';
 
@@ -47,4 +53,13 @@ export const brokersRouter = router({
     .input(getPositionsInput)
     .output(z.array(brokerPositionView))
     .query(({ ctx, input }) => getBrokerPositions(serviceContext(ctx), ctx.deps.brokers, input.connectionId)),
+  getOrders: protectedProcedure
+    .input(getOrdersInput)
+    .output(brokerOrderPage)
+    .query(({ ctx, input }) => listOrders(serviceContext(ctx), input)),
+  cancelOrder: protectedProcedure
+    .meta({ rateClass: 'broker' })
+    .input(orderIdInput)
+    .output(cancelOrderResult)
+    .mutation(({ ctx, input }) => cancelOwnOrder(serviceContext(ctx), ctx.deps, input.id)),
 });

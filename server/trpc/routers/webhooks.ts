@@ -1,12 +1,20 @@
 import {
+  getStagedInput,
   getWebhookLogsInput,
   ingestAnswer,
+  rejectStagedInput,
   replayAnswer,
   simulateSignalInput,
+  stagedIdInput,
+  stagedTradePage,
+  stagedTradeView,
   webhookLogDetail,
   webhookLogIdInput,
   webhookLogPage,
 } from '#shared/schemas/webhooks.ts';
+import { approveStaged } from '../../services/staging/approve.ts';
+import { listStaged } from '../../services/staging/list.ts';
+import { rejectStaged } from '../../services/staging/reject.ts';
 import { getWebhookLog } from '../../services/webhooks/get-log.ts';
 import { listWebhookLogs } from '../../services/webhooks/list-logs.ts';
 import { replayWebhookLog } from '../../services/webhooks/replay.ts';
@@ -32,4 +40,16 @@ export const webhooksRouter = router({
     .input(webhookLogIdInput)
     .output(replayAnswer)
     .mutation(({ ctx, input }) => replayWebhookLog(serviceContext(ctx), ctx.deps, input.id)),
+  getStaged: protectedProcedure
+    .input(getStagedInput)
+    .output(stagedTradePage)
+    .query(({ ctx, input }) => listStaged(serviceContext(ctx), input)),
+  approveStaged: protectedProcedure
+    .input(stagedIdInput)
+    .output(stagedTradeView)
+    .mutation(({ ctx, input }) => approveStaged(serviceContext(ctx), ctx.deps, input.id)),
+  rejectStaged: protectedProcedure
+    .input(rejectStagedInput)
+    .output(stagedTradeView)
+    .mutation(({ ctx, input }) => rejectStaged(serviceContext(ctx), input)),
 });
