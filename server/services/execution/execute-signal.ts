@@ -25,7 +25,7 @@ import { planRoutes, type RouteOutcome } from './plan-routes.ts';
 import { releasableOrderIds } from './release.ts';
 import { loadRoutes } from './routes.ts';
 import { recordSignalOutcome, type SignalOutcome } from './signal-outcome.ts';
-import { stageSignal, takeApproval } from './staging.ts';
+import { closeApproval, stageSignal, takeApproval } from './staging.ts';
 
 export interface ExecutionDeps {
   db: Database;
@@ -136,20 +136,33 @@ async function decide(
     orderIds: [],
     cancels: [],
   });
-  if (!strategy.isActive || strategy.deletedAt) {
-    return refuse('strategy-paused', 'The strategy was paused before this alert executed');
-  }
-  if (!tradingAllowed(strategy)) {
-    return refuse('trading-disabled', 'Trading is switched off for this account, so no order was placed');
+  // A trader's approval of this log's staged signal is consumed by whichever run decides it, so it never lingers
+  // `approved` (the strategy may have been paused or switched to auto since).
+  const approved = await takeApproval(tx, webhookLogId);
+  const refusal =
+    !strategy.isActive || strategy.deletedAt
+      ? refuse('strategy-paused', 'The strategy was paused before this alert executed')
+      : !tradingAllowed(strategy)
+        ? refuse('trading-disabled', 'Trading is switched off for this account, so no order was placed')
+        : undefined;
+  if (refusal) {
+    if (approved)
+      await closeApproval(
+        tx,
+        webhookLogId,
+        'rejected',
+        'Not executed: the strategy or account stopped trading after the approval',
+      );
+    return refusal;
   }
   // Manual mode: the first run stages the signal; the run after the trader approved it executes it.
-  if (strategy.executionMode === 'manual' && !(await takeApproval(tx, webhookLogId))) {
+  if (strategy.executionMode === 'manual' && !approved) {
     await stageSignal(tx, { strategy, signal, webhookLogId });
     return { kind: 'staged' };
   }
   const outcomes: RouteOutcome[] = await planRoutes(tx, { strategy, signal, routes, equity, webhookLogId });
   const orderIds = outcomes.flatMap((o) => (o.kind === 'orders' ? o.orderIds : []));
-  const cancels = outcomes.flatMap((o) => (o.kind === 'cancel' ? o.orderIds : []));
+  const cancels = outcomes.flatMap((o) => (o.kind === 'cancel' ? o.orderIds : o.kind === 'orders' ? o.cancels : []));
   return { kind: 'decided', outcome: { kind: 'routes', routes: outcomes }, orderIds, cancels };
 }
 

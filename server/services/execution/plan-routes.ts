@@ -2,7 +2,8 @@
  * One outcome per routing rule (SPEC §5 routing), inside the engine's transaction: the orders it wrote, the working
  * orders a `cancel` asks to cancel, or why it placed nothing. The position each route is planned against includes
  * the strategy's working orders (./routes.ts effectivePosition), so a second buy does not open a second position
- * while the first order is still on its way.
+ * while the first order is still on its way; working entries the signal contradicts (a resting buy when an exit or
+ * a sell arrives) are left out of it and cancelled instead (./routes.ts contradictedEntries).
  */
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import { brokerOrders } from '#drizzle/schema/broker_orders.ts';
@@ -10,13 +11,20 @@ import type { ExecutionIgnoreReason, ExecutionRejectionCode } from '#shared/exec
 import type { Signal } from '#shared/schemas/signal.ts';
 import type { Transaction } from '../../db/transaction.ts';
 import type { StrategyRow } from './execute-signal.ts';
-import { instrumentFor } from './instruments.ts';
+import { EQUITY_SPEC, type InstrumentSpec, instrumentFor } from './instruments.ts';
 import { type OrderInsert, orderRow, orderTerms } from './order-rows.ts';
 import { type PlannedLeg, planRoute } from './plan.ts';
-import { brokerSymbolFor, type ExecutionRoute, effectivePosition, WORKING_ORDER_STATUSES } from './routes.ts';
+import {
+  brokerSymbolFor,
+  contradictedEntries,
+  type ExecutionRoute,
+  effectivePosition,
+  WORKING_ORDER_STATUSES,
+} from './routes.ts';
 
+/** `cancels` of an `orders` outcome: working entries the signal contradicts, cancelled before its orders go out. */
 export type RouteOutcome = { connectionId: number; symbol: string | null } & (
-  | { kind: 'orders'; orderIds: number[]; note?: string }
+  | { kind: 'orders'; orderIds: number[]; cancels: number[]; note?: string }
   | { kind: 'cancel'; orderIds: number[] }
   | { kind: 'ignored'; reason: ExecutionIgnoreReason; message: string }
   | { kind: 'rejected'; code: ExecutionRejectionCode; message: string }
@@ -72,10 +80,11 @@ async function planOne(tx: Transaction, input: PlanRoutesInput, route: Execution
 
   const key = { strategyId: strategy.id, connectionId: route.connectionId, symbol };
   if (signal.action === 'cancel') return cancelOutcome(tx, base, key);
-  const instrument = await instrumentFor(tx, symbol);
+  const instrument = await routeInstrument(tx, route, symbol);
+  const contradicted = await contradictedEntries(tx, key, signal);
   const plan = planRoute({
     signal,
-    position: await effectivePosition(tx, key),
+    position: await effectivePosition(tx, key, contradicted),
     rules: strategy,
     sizing: strategy,
     routeMultiplier: route.quantityMultiplier,
@@ -84,6 +93,8 @@ async function planOne(tx: Transaction, input: PlanRoutesInput, route: Execution
     symbol,
   });
   if (plan.kind === 'cancel') return cancelOutcome(tx, base, key);
+  // Nothing filled to close (or to reverse from), but the entries the signal contradicts still go.
+  if (plan.kind === 'ignored' && contradicted.length > 0) return { ...base, kind: 'cancel', orderIds: contradicted };
   if (plan.kind === 'ignored') return { ...base, kind: 'ignored', reason: plan.reason, message: plan.message };
   if (plan.kind === 'rejected') return { ...base, kind: 'rejected', code: plan.code, message: plan.message };
 
@@ -110,7 +121,15 @@ async function planOne(tx: Transaction, input: PlanRoutesInput, route: Execution
     .update(brokerOrders)
     .set({ clientOrderId: sql`CONCAT('fp-', ${brokerOrders.id})` })
     .where(inArray(brokerOrders.id, orderIds));
-  return { ...base, kind: 'orders', orderIds, ...(plan.note ? { note: plan.note } : {}) };
+  return { ...base, kind: 'orders', orderIds, cancels: contradicted, ...(plan.note ? { note: plan.note } : {}) };
+}
+
+/**
+ * The contract the route trades, as the books will value its fills (record-fill.ts): Alpaca trades no futures, so
+ * its symbols are shares even where they spell a futures root (CL is Colgate there, not crude oil at 1000).
+ */
+function routeInstrument(tx: Transaction, route: ExecutionRoute, symbol: string): Promise<InstrumentSpec> {
+  return route.broker === 'alpaca' ? Promise.resolve(EQUITY_SPEC) : instrumentFor(tx, symbol);
 }
 
 async function cancelOutcome(

@@ -3,12 +3,13 @@
  * lowest priority first, and the broker symbol each connection trades for the alert's ticker.
  */
 import { Big } from 'big.js';
-import { and, asc, eq, inArray, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, notInArray, sql } from 'drizzle-orm';
 import { brokerConnections } from '#drizzle/schema/broker_connections.ts';
 import { brokerOrders } from '#drizzle/schema/broker_orders.ts';
 import { openPositions } from '#drizzle/schema/open_positions.ts';
 import { routingRules } from '#drizzle/schema/routing_rules.ts';
-import type { Broker, BrokerEnvironment, ConnectionStatus } from '#shared/enums.ts';
+import type { Broker, BrokerEnvironment, ConnectionStatus, OrderIntent } from '#shared/enums.ts';
+import type { Signal } from '#shared/schemas/signal.ts';
 import { notDeleted } from '../../db/soft-delete.ts';
 import type { DbOrTx } from '../../db/transaction.ts';
 
@@ -59,16 +60,20 @@ export function brokerSymbolFor(ticker: string, symbolMap: Record<string, string
 /** Orders still able to change the position: they count toward it so a second signal does not double it. */
 export const WORKING_ORDER_STATUSES = ['pending', 'submitting', 'submitted', 'accepted', 'partially_filled'] as const;
 
+export interface PositionKey {
+  strategyId: number;
+  connectionId: number;
+  /** The broker symbol, as positions and orders store it. */
+  symbol: string;
+}
+
 /**
  * The position a new signal is planned against, signed: what fills made it, plus what the strategy's working orders
- * on this connection and symbol will still add or remove (quantity − filled). Read in the caller's transaction after
- * it locked the strategy, so signals of one strategy are planned one after the other and see each other's orders.
+ * on this connection and symbol will still add or remove (quantity − filled), except the orders in `without` (those
+ * the signal cancels). Read in the caller's transaction after it locked the strategy, so signals of one strategy are
+ * planned one after the other and see each other's orders.
  */
-export async function effectivePosition(
-  db: DbOrTx,
-  /** `symbol`: the broker symbol, as positions and orders store it. */
-  key: { strategyId: number; connectionId: number; symbol: string },
-): Promise<string> {
+export async function effectivePosition(db: DbOrTx, key: PositionKey, without: number[] = []): Promise<string> {
   const [held] = await db
     .select({
       signed: sql<string>`COALESCE(SUM(CASE WHEN ${openPositions.side} = 'long' THEN ${openPositions.quantity} ELSE -${openPositions.quantity} END), 0)`,
@@ -92,9 +97,46 @@ export async function effectivePosition(
         eq(brokerOrders.brokerConnectionId, key.connectionId),
         eq(brokerOrders.brokerSymbol, key.symbol),
         inArray(brokerOrders.status, [...WORKING_ORDER_STATUSES]),
+        without.length > 0 ? notInArray(brokerOrders.id, without) : undefined,
       ),
     );
   return addDecimals(held?.signed ?? '0', working?.signed ?? '0');
+}
+
+const OPENING_INTENTS: OrderIntent[] = ['open', 'add', 'reverse_open'];
+
+/** Which working entries a signal contradicts: any for a close (exit, sentiment flat), the other side's for buy/sell. */
+function contradictedSide(signal: Signal): 'buy' | 'sell' | 'any' | null {
+  if (signal.action === 'exit' || signal.sentiment === 'flat') return 'any';
+  // A target counts the orders in flight toward it; add and cancel contradict no entry.
+  if (signal.positionSize !== undefined) return null;
+  if (signal.action === 'buy') return 'sell';
+  return signal.action === 'sell' ? 'buy' : null;
+}
+
+/**
+ * The strategy's working entries (open, add, reverse_open) on this key that the signal contradicts: a resting buy
+ * limit when an exit or a sell arrives. The signal cancels them and is planned without them, so its closing leg only
+ * closes what filled: counting a resting entry as held would sell shares not bought yet, and leave a strategy that
+ * never shorts short at the broker while the entry rests.
+ */
+export async function contradictedEntries(db: DbOrTx, key: PositionKey, signal: Signal): Promise<number[]> {
+  const side = contradictedSide(signal);
+  if (side === null) return [];
+  const rows = await db
+    .select({ id: brokerOrders.id })
+    .from(brokerOrders)
+    .where(
+      and(
+        eq(brokerOrders.strategyId, key.strategyId),
+        eq(brokerOrders.brokerConnectionId, key.connectionId),
+        eq(brokerOrders.brokerSymbol, key.symbol),
+        inArray(brokerOrders.status, [...WORKING_ORDER_STATUSES]),
+        inArray(brokerOrders.intent, OPENING_INTENTS),
+        side === 'any' ? undefined : eq(brokerOrders.side, side),
+      ),
+    );
+  return rows.map((row) => row.id);
 }
 
 function addDecimals(a: string, b: string): string {

@@ -12,7 +12,7 @@ import { and, eq, inArray, sql } from 'drizzle-orm';
 import { brokerOrders } from '#drizzle/schema/broker_orders.ts';
 import { BrokerAuthExpired, BrokerRejected } from '../../brokers/errors.ts';
 import { submitOnce } from '../../brokers/resilience.ts';
-import type { BrokerAdapter, OrderRequest } from '../../brokers/types.ts';
+import type { BrokerAdapter, BrokerOrder, OrderRequest } from '../../brokers/types.ts';
 import type { Database } from '../../db/client.ts';
 import { ServiceError } from '../../lib/service-error.ts';
 import type { ServiceContext } from '../context.ts';
@@ -83,7 +83,7 @@ export async function submitOrder(
       .set({
         brokerOrderId: placed.brokerOrderId,
         brokerStatus: placed.brokerStatus,
-        status: placed.status === 'pending' ? 'submitted' : placed.status,
+        status: statusAfterSubmit(placed.status),
         submittedAt: placed.submittedAt ?? new Date(),
         lastError: null,
       })
@@ -94,6 +94,15 @@ export async function submitOrder(
   } catch (error) {
     return handleSubmitError(ctx, deps, order, job, error);
   }
+}
+
+/**
+ * What the row says once the broker has the order. Never a final status: the answer (or the order a retry found by
+ * its client id) may already read `filled`, and fills, the final status and what follows them are the poller's. A
+ * row marked filled here would never be polled, its fills never recorded, its log never settled.
+ */
+function statusAfterSubmit(status: BrokerOrder['status']): 'submitted' | 'accepted' {
+  return status === 'pending' || status === 'submitted' ? 'submitted' : 'accepted';
 }
 
 async function handleSubmitError(
