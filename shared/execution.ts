@@ -39,4 +39,5 @@ export const QUIET_IGNORE_REASONS: readonly ExecutionIgnoreReason[] = [
   'already-short',
   'no-position',
   'already-at-target',
+  'no-working-orders',
 ];

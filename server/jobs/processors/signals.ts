@@ -15,7 +15,7 @@ export function signalsProcessor(sources: ExecutionSources & { log: Logger }) {
     signalsQueue,
     { db: sources.database.db, log: sources.log },
     {
-      'execute-signal': (ctx, payload) => executeSignal(ctx, deps, payload),
+      'execute-signal': (ctx, payload) => executeSignal(ctx, deps, payload, ctx.job),
     },
   );
 }

@@ -14,6 +14,7 @@ import { users } from '#drizzle/schema/users.ts';
 import { webhookLogs } from '#drizzle/schema/webhook_logs.ts';
 import type { WebhookLogStatus } from '#shared/enums.ts';
 import { type Signal, signalSchema } from '#shared/schemas/signal.ts';
+import { BrokerUnavailable } from '../../brokers/errors.ts';
 import type { Database } from '../../db/client.ts';
 import { notDeleted } from '../../db/soft-delete.ts';
 import type { Transaction } from '../../db/transaction.ts';
@@ -26,6 +27,7 @@ import { releasableOrderIds } from './release.ts';
 import { loadRoutes } from './routes.ts';
 import { recordSignalOutcome, type SignalOutcome } from './signal-outcome.ts';
 import { closeApproval, stageSignal, takeApproval } from './staging.ts';
+import type { AttemptInfo } from './submit-order.ts';
 
 export interface ExecutionDeps {
   db: Database;
@@ -77,6 +79,7 @@ export async function executeSignal(
   ctx: ServiceContext,
   deps: ExecutionDeps,
   input: { webhookLogId: number },
+  job?: AttemptInfo,
 ): Promise<ExecuteResult> {
   const log = await readLog(deps.db, input.webhookLogId);
   const expected: WebhookLogStatus = 'received';
@@ -94,7 +97,14 @@ export async function executeSignal(
   // Broker calls happen before the transaction, never while it holds the strategy's lock.
   const routes = await loadRoutes(deps.db, log.strategyId);
   const sizing = await readSizing(deps.db, log.strategyId);
-  const equity = await equityForRoutes(ctx, deps.equity, signal, sizing, routes);
+  let equity: Map<number, string>;
+  try {
+    equity = await equityForRoutes(ctx, deps.equity, signal, sizing, routes);
+  } catch (error) {
+    // The broker stayed unreachable for every attempt: the trader is told, rather than the log waiting forever.
+    if (!(error instanceof BrokerUnavailable) || !job || job.attempt < job.attempts) throw error;
+    return rejectUnreachable(deps, log, signal, error.message);
+  }
 
   const result = await deps.db.transaction(async (tx) => {
     const strategy = await lockStrategy(tx, log.strategyId);
@@ -164,6 +174,26 @@ async function decide(
   const orderIds = outcomes.flatMap((o) => (o.kind === 'orders' ? o.orderIds : []));
   const cancels = outcomes.flatMap((o) => (o.kind === 'cancel' ? o.orderIds : o.kind === 'orders' ? o.cancels : []));
   return { kind: 'decided', outcome: { kind: 'routes', routes: outcomes }, orderIds, cancels };
+}
+
+async function rejectUnreachable(
+  deps: ExecutionDeps,
+  log: { id: number; strategyId: number },
+  signal: Signal,
+  reason: string,
+): Promise<ExecuteResult> {
+  return deps.db.transaction(async (tx) => {
+    const strategy = await lockStrategy(tx, log.strategyId);
+    const [current] = await tx
+      .select({ status: webhookLogs.status })
+      .from(webhookLogs)
+      .where(eq(webhookLogs.id, log.id))
+      .for('update');
+    if (current?.status !== 'received') return { status: current?.status ?? 'received', orderIds: [] };
+    const message = `The broker could not be reached to size this signal (account equity): ${reason}`;
+    const outcome = { kind: 'rejected' as const, code: 'broker-unavailable' as const, message, routes: [] as [] };
+    return { status: await recordSignalOutcome(tx, { log, strategy, signal, outcome }), orderIds: [] };
+  });
 }
 
 async function readSizing(db: Database, strategyId: number) {

@@ -1,6 +1,6 @@
 import { inArray } from 'drizzle-orm';
 import { instruments } from '#drizzle/schema/instruments.ts';
-import type { AssetClass } from '#shared/enums.ts';
+import type { AssetClass, Broker } from '#shared/enums.ts';
 import type { DbOrTx } from '../../db/transaction.ts';
 import { canonical } from './position-math.ts';
 
@@ -55,4 +55,13 @@ export async function instrumentFor(db: DbOrTx, brokerSymbol: string): Promise<I
     tickSize: canonical(best.tickSize),
     assetClass: best.assetClass,
   };
+}
+
+/**
+ * The contract a symbol is on a given broker: Alpaca trades no futures, so its symbols are shares (or crypto) even
+ * where they spell a futures root — ES is Eversource Energy there, CL is Colgate, not crude oil at 1000. The engine
+ * sizes orders and the books value fills with this one rule.
+ */
+export function instrumentOnBroker(db: DbOrTx, broker: Broker, brokerSymbol: string): Promise<InstrumentSpec> {
+  return broker === 'alpaca' ? Promise.resolve(EQUITY_SPEC) : instrumentFor(db, brokerSymbol);
 }

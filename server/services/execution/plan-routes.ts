@@ -11,7 +11,7 @@ import type { ExecutionIgnoreReason, ExecutionRejectionCode } from '#shared/exec
 import type { Signal } from '#shared/schemas/signal.ts';
 import type { Transaction } from '../../db/transaction.ts';
 import type { StrategyRow } from './execute-signal.ts';
-import { EQUITY_SPEC, type InstrumentSpec, instrumentFor } from './instruments.ts';
+import { instrumentOnBroker } from './instruments.ts';
 import { type OrderInsert, orderRow, orderTerms } from './order-rows.ts';
 import { type PlannedLeg, planRoute } from './plan.ts';
 import {
@@ -80,7 +80,7 @@ async function planOne(tx: Transaction, input: PlanRoutesInput, route: Execution
 
   const key = { strategyId: strategy.id, connectionId: route.connectionId, symbol };
   if (signal.action === 'cancel') return cancelOutcome(tx, base, key);
-  const instrument = await routeInstrument(tx, route, symbol);
+  const instrument = await instrumentOnBroker(tx, route.broker, symbol);
   const contradicted = await contradictedEntries(tx, key, signal);
   const plan = planRoute({
     signal,
@@ -122,14 +122,6 @@ async function planOne(tx: Transaction, input: PlanRoutesInput, route: Execution
     .set({ clientOrderId: sql`CONCAT('fp-', ${brokerOrders.id})` })
     .where(inArray(brokerOrders.id, orderIds));
   return { ...base, kind: 'orders', orderIds, cancels: contradicted, ...(plan.note ? { note: plan.note } : {}) };
-}
-
-/**
- * The contract the route trades, as the books will value its fills (record-fill.ts): Alpaca trades no futures, so
- * its symbols are shares even where they spell a futures root (CL is Colgate there, not crude oil at 1000).
- */
-function routeInstrument(tx: Transaction, route: ExecutionRoute, symbol: string): Promise<InstrumentSpec> {
-  return route.broker === 'alpaca' ? Promise.resolve(EQUITY_SPEC) : instrumentFor(tx, symbol);
 }
 
 async function cancelOutcome(

@@ -19,7 +19,7 @@ import type { Database } from '../../db/client.ts';
 import { isDuplicateKey } from '../../db/errors.ts';
 import type { Transaction } from '../../db/transaction.ts';
 import { NotFound } from '../errors.ts';
-import { EQUITY_SPEC, instrumentFor } from './instruments.ts';
+import { instrumentFor, instrumentOnBroker } from './instruments.ts';
 import {
   applyFill,
   canonical,
@@ -284,16 +284,15 @@ async function recordInTransaction(tx: Transaction, orderId: number, source: Fil
   };
 }
 
-/**
- * Alpaca trades no futures, so its symbols are equities (or crypto) even where they spell a futures root: ES there
- * is Eversource Energy, not the E-mini.
- */
+/** The contract of the order's symbol on its connection's broker (instrumentOnBroker). */
 async function specFor(tx: Transaction, order: { brokerConnectionId: number; brokerSymbol: string }) {
   const [connection] = await tx
     .select({ broker: brokerConnections.broker })
     .from(brokerConnections)
     .where(eq(brokerConnections.id, order.brokerConnectionId));
-  return connection?.broker === 'alpaca' ? EQUITY_SPEC : instrumentFor(tx, order.brokerSymbol);
+  return connection
+    ? instrumentOnBroker(tx, connection.broker, order.brokerSymbol)
+    : instrumentFor(tx, order.brokerSymbol);
 }
 
 async function currentState(db: Database, orderId: number): Promise<RecordFillResult> {

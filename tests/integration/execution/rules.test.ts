@@ -151,6 +151,7 @@ describe('ignored outcomes and notifications', () => {
       'already-long',
       'already-short',
       'no-position',
+      'no-working-orders',
     ]);
     const routed = await setupAlpacaStrategy(harness);
     expect(await position(routed)).toBe('0');
