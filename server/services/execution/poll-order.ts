@@ -11,6 +11,7 @@ import { TERMINAL_ORDER_STATUSES } from '#shared/enums.ts';
 import { BrokerAuthExpired, BrokerUnavailable } from '../../brokers/errors.ts';
 import type { BrokerOrder } from '../../brokers/types.ts';
 import type { ServiceContext } from '../context.ts';
+import { recordBracketLegs } from './bracket-legs.ts';
 import { afterFill, finishOrder } from './finish-order.ts';
 import { recordCumulativeFill, recordFill } from './record-fill.ts';
 import { loadOrder, type OrderJobDeps } from './submit-order.ts';
@@ -54,6 +55,9 @@ export async function pollOrder(
   }
 
   await recordReportedFills(ctx, deps, order.id, seen);
+  for (const legId of await recordBracketLegs(deps.db, order, seen.legs ?? [])) {
+    await deps.enqueuePoll(legId, 0, nextPollDelayMs(0));
+  }
   if (seen.status === 'cancelled' || seen.status === 'rejected' || seen.status === 'expired') {
     await finishOrder(ctx, deps, order.id, {
       status: seen.status,

@@ -1,0 +1,1 @@
+ALTER TABLE `broker_orders` MODIFY COLUMN `intent` enum('open','close','reverse_close','reverse_open','add','reduce','bracket_exit') NOT NULL;
