@@ -37,6 +37,9 @@ export interface AttemptInfo {
 
 export type OrderRow = typeof brokerOrders.$inferSelect;
 
+/** Placed and still working at the broker: followed by the status poller. */
+const AT_BROKER = new Set<string>(['submitted', 'accepted', 'partially_filled']);
+
 export async function loadOrder(db: Database, orderId: number): Promise<OrderRow> {
   const [order] = await db.select().from(brokerOrders).where(eq(brokerOrders.id, orderId));
   if (!order) throw new NotFound('order');
@@ -68,6 +71,12 @@ export async function submitOrder(
   job: AttemptInfo,
 ): Promise<{ status: string }> {
   const order = await loadOrder(deps.db, input.orderId);
+  if (AT_BROKER.has(order.status)) {
+    // A re-run after a crash between storing the broker's answer and adding the first poll: start the chain (its
+    // job id makes this a no-op when the chain exists).
+    await deps.enqueuePoll(order.id, 0, 0);
+    return { status: order.status };
+  }
   if (order.status !== 'pending' && order.status !== 'submitting') return { status: order.status };
   const [claim] = await deps.db
     .update(brokerOrders)
