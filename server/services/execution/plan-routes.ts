@@ -20,6 +20,7 @@ import {
   type ExecutionRoute,
   effectivePosition,
   WORKING_ORDER_STATUSES,
+  workingBracketExits,
 } from './routes.ts';
 
 /** `cancels` of an `orders` outcome: working entries the signal contradicts, cancelled before its orders go out. */
@@ -121,8 +122,13 @@ async function planOne(tx: Transaction, input: PlanRoutesInput, route: Execution
     .update(brokerOrders)
     .set({ clientOrderId: sql`CONCAT('fp-', ${brokerOrders.id})` })
     .where(inArray(brokerOrders.id, orderIds));
-  return { ...base, kind: 'orders', orderIds, cancels: contradicted, ...(plan.note ? { note: plan.note } : {}) };
+  const closes = plan.legs.some((leg) => CLOSING_INTENTS.has(leg.intent));
+  const cancels = closes ? [...contradicted, ...(await workingBracketExits(tx, key))] : contradicted;
+  return { ...base, kind: 'orders', orderIds, cancels, ...(plan.note ? { note: plan.note } : {}) };
 }
+
+/** Legs that take away from the position. */
+const CLOSING_INTENTS = new Set<PlannedLeg['intent']>(['close', 'reduce', 'reverse_close']);
 
 async function cancelOutcome(
   tx: Transaction,

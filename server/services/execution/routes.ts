@@ -3,7 +3,7 @@
  * lowest priority first, and the broker symbol each connection trades for the alert's ticker.
  */
 import { Big } from 'big.js';
-import { and, asc, eq, inArray, ne, notInArray, or, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, ne, notInArray, sql } from 'drizzle-orm';
 import { brokerConnections } from '#drizzle/schema/broker_connections.ts';
 import { brokerOrders } from '#drizzle/schema/broker_orders.ts';
 import { openPositions } from '#drizzle/schema/open_positions.ts';
@@ -117,8 +117,8 @@ function contradictedSide(signal: Signal): 'buy' | 'sell' | 'any' | null {
 }
 
 /**
- * The strategy's working entries (open, add, reverse_open) on this key that the signal contradicts — a resting buy
- * limit when an exit or a sell arrives — and the position's bracket exits, which the signal's own close replaces. The signal cancels them and is planned without them, so its closing leg only
+ * The strategy's working entries (open, add, reverse_open) on this key that the signal contradicts: a resting buy
+ * limit when an exit or a sell arrives. The signal cancels them and is planned without them, so its closing leg only
  * closes what filled: counting a resting entry as held would sell shares not bought yet, and leave a strategy that
  * never shorts short at the broker while the entry rests.
  */
@@ -134,11 +134,8 @@ export async function contradictedEntries(db: DbOrTx, key: PositionKey, signal: 
         eq(brokerOrders.brokerConnectionId, key.connectionId),
         eq(brokerOrders.brokerSymbol, key.symbol),
         inArray(brokerOrders.status, [...WORKING_ORDER_STATUSES]),
-        or(
-          and(inArray(brokerOrders.intent, OPENING_INTENTS), side === 'any' ? undefined : eq(brokerOrders.side, side)),
-          // The position's resting take-profit and stop-loss: the signal closes the position itself.
-          eq(brokerOrders.intent, 'bracket_exit'),
-        ),
+        inArray(brokerOrders.intent, OPENING_INTENTS),
+        side === 'any' ? undefined : eq(brokerOrders.side, side),
       ),
     );
   return rows.map((row) => row.id);
@@ -147,4 +144,24 @@ export async function contradictedEntries(db: DbOrTx, key: PositionKey, signal: 
 function addDecimals(a: string, b: string): string {
   // Both come from DECIMAL(20,8) sums: exact in MySQL, added here with big.js to stay exact.
   return new Big(a).plus(new Big(b)).toFixed();
+}
+
+/**
+ * The position's resting take-profit and stop-loss exits on this key. A signal that closes or reduces the position
+ * cancels them: left working, they would sell again what the signal's own order already sold.
+ */
+export async function workingBracketExits(db: DbOrTx, key: PositionKey): Promise<number[]> {
+  const rows = await db
+    .select({ id: brokerOrders.id })
+    .from(brokerOrders)
+    .where(
+      and(
+        eq(brokerOrders.strategyId, key.strategyId),
+        eq(brokerOrders.brokerConnectionId, key.connectionId),
+        eq(brokerOrders.brokerSymbol, key.symbol),
+        inArray(brokerOrders.status, [...WORKING_ORDER_STATUSES]),
+        eq(brokerOrders.intent, 'bracket_exit'),
+      ),
+    );
+  return rows.map((row) => row.id);
 }

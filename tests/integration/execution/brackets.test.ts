@@ -72,6 +72,23 @@ describe('an entry with take-profit and stop-loss', () => {
     expect(trade).toMatchObject({ status: 'closed', side: 'long', pnl: '20.00000000' });
   });
 
+  it('keeps the exits working when a repeated entry alert is ignored as already long', async () => {
+    const { routed, legs } = await enterWithBracket();
+    const again = await sendAndSettle(harness, routed, {
+      ticker: 'AAPL',
+      action: 'buy',
+      quantity: '2',
+      comment: 'again',
+    });
+    expect(again).toMatchObject({ status: 'ignored', errorCode: 'already-long' });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    for (const leg of legs) {
+      const [row] = await db().select().from(brokerOrders).where(eq(brokerOrders.id, leg.id));
+      expect(row?.status).not.toBe('cancelled');
+    }
+    expect(await positionOf(harness, routed.strategyId, 'AAPL')).toBe('2');
+  });
+
   it('does not count resting exits as position: an exit signal cancels them and closes once', async () => {
     const { routed, legs } = await enterWithBracket();
     const exit = await sendAndSettle(harness, routed, { ticker: 'AAPL', action: 'exit' });
