@@ -11,6 +11,7 @@ import { enqueueReplayJob } from './jobs/dead-letters.ts';
 import { createSignalEnqueuer, enqueueApprovedSignal, enqueuePoll, enqueueSubmits } from './jobs/enqueue.ts';
 import { closeQueues, createQueues } from './jobs/queue-factory.ts';
 import { QUEUE_CONFIGS } from './jobs/queues/index.ts';
+import { enqueueReconcileNow, reconcileSchedules } from './jobs/schedulers.ts';
 import { env } from './lib/env.ts';
 import { createLifecycle, handleShutdownSignals, runShutdown } from './lib/lifecycle.ts';
 import { logger } from './lib/logger.ts';
@@ -41,6 +42,8 @@ const app = await buildApp({
   enqueueSubmit: (orderIds) => enqueueSubmits(queues, orderIds),
   enqueuePoll: (orderId, poll, delayMs) => enqueuePoll(queues, orderId, poll, delayMs),
   enqueueReplay: (queue, name, payload, jobId) => enqueueReplayJob(queues, queue, name, payload, jobId),
+  enqueueReconcile: (connectionId) => enqueueReconcileNow(queues, connectionId),
+  reconcileSchedules: reconcileSchedules(queues),
 });
 
 handleShutdownSignals(

@@ -21,6 +21,8 @@ import { createRateLimiters, type RateLimitConfig } from './lib/rate-limit.ts';
 import { newRequestId } from './lib/request-id.ts';
 import type { EnqueueReplay } from './services/dead-letters/replay.ts';
 import { registerExecutionReplayHooks } from './services/orders/replay-hook.ts';
+import type { EnqueueReconcile } from './services/reconcile/request-run.ts';
+import type { ReconcileSchedules } from './services/reconcile/schedules.ts';
 import { connectCacheBroadcast } from './services/webhooks/strategy-cache.ts';
 import { appRouter } from './trpc/app-router.ts';
 import { createContextFactory } from './trpc/context.ts';
@@ -53,6 +55,16 @@ export interface AppDeps {
    * when Redis is unavailable, and the dead letter goes back to open.
    */
   enqueueReplay: EnqueueReplay;
+  /**
+   * Queues an on-demand reconciliation run of a connection (server/jobs/schedulers.ts enqueueReconcileNow); without
+   * it brokers.reconcile answers service-unavailable.
+   */
+  enqueueReconcile?: EnqueueReconcile;
+  /**
+   * The per-connection reconciliation schedulers (server/jobs/schedulers.ts reconcileSchedules), kept in step when a
+   * connection is created, changed or disconnected; without it the worker's periodic sync alone keeps them.
+   */
+  reconcileSchedules?: ReconcileSchedules;
   /** Ingestion settings (server/services/webhooks/ingest.ts); tests shorten the dedup window or move the clock. */
   ingest?: { dedupWindowS?: number; now?: () => number };
 }

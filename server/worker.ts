@@ -12,15 +12,19 @@ import { createRedis } from './jobs/connection.ts';
 import { enqueueDeadLetterRecord } from './jobs/dead-letters.ts';
 import { deadLettersProcessor } from './jobs/processors/dead-letters.ts';
 import { maintenanceProcessor } from './jobs/processors/maintenance.ts';
+import { notifyProcessor } from './jobs/processors/notify.ts';
 import { orderStatusProcessor, ordersProcessor } from './jobs/processors/orders.ts';
+import { reconcileProcessor } from './jobs/processors/reconcile.ts';
 import { signalsProcessor } from './jobs/processors/signals.ts';
 import { closeQueues, createQueues, createWorker, type QueueConfig } from './jobs/queue-factory.ts';
 import {
   deadLettersQueue,
   maintenanceQueue,
+  notifyQueue,
   orderStatusQueue,
   ordersQueue,
   QUEUE_CONFIGS,
+  reconcileQueue,
   signalsQueue,
 } from './jobs/queues/index.ts';
 import { registerSchedulers } from './jobs/schedulers.ts';
@@ -55,6 +59,10 @@ const workers = [
   startWorker(orderStatusQueue, orderStatusProcessor({ database, log: logger, registry: brokers, queues })),
   startWorker(maintenanceQueue, maintenanceProcessor({ database, log: logger, queues })),
   startWorker(deadLettersQueue, deadLettersProcessor({ database, log: logger, queues })),
+  // Reconciliation runs per connection and the sync of their schedulers with the database.
+  startWorker(reconcileQueue, reconcileProcessor({ database, log: logger, registry: brokers, queues })),
+  // Channel deliveries and the notification outbox sweep; the processor holds this process's channel breakers.
+  startWorker(notifyQueue, notifyProcessor({ database, log: logger, queues })),
 ];
 
 // Probes arrive every few seconds; logging each would drown the job logs.

@@ -34,10 +34,16 @@ export const JOB_PAYLOADS = {
       .object({ orderId: idSchema, poll: z.number().int().min(0).max(1_000_000).optional() })
       .strict(),
   },
-  reconcile: { 'reconcile-connection': z.object({ connectionId: idSchema }).strict() },
+  // One scheduler per connection that needs reconciling (`reconcile-<id>`), plus the step that keeps that set in
+  // line with the database.
+  reconcile: { 'reconcile-connection': z.object({ connectionId: idSchema }).strict(), 'sync-schedulers': noData },
   sessions: { 'refresh-session': z.object({ connectionId: idSchema }).strict() },
-  // One delivery per notification and channel, so a failing channel is retried without re-sending to the others.
-  notify: { 'deliver-notification': z.object({ notificationId: idSchema, channelId: idSchema }).strict() },
+  // One delivery per notification and channel, so a failing channel is retried without re-sending to the others;
+  // job id deliveryJobId. The scheduled dispatch fans undispatched notifications out into those deliveries.
+  notify: {
+    'deliver-notification': z.object({ notificationId: idSchema, channelId: idSchema }).strict(),
+    'dispatch-notifications': noData,
+  },
   // The failed job itself stays in Redis (removeOnFail), so the recorder reads its data and reason from there.
   'dead-letters': {
     'record-dead-letter': z.object({ queue: z.enum(QUEUE_NAMES), jobId: z.string().min(1).max(255) }).strict(),
@@ -81,4 +87,9 @@ export function orderJobId(orderId: number): string {
 /** One status poll of an order: the chain's step number keeps each poll's id distinct and each step single. */
 export function orderPollJobId(orderId: number, poll: number): string {
   return `status-${orderId}-${poll}`;
+}
+
+/** The delivery of one notification to one channel: the dispatch sweep may add it twice, BullMQ keeps one. */
+export function deliveryJobId(notificationId: number, channelId: number): string {
+  return `notify-${notificationId}-${channelId}`;
 }

@@ -21,6 +21,9 @@ export const notifications = mysqlTable(
     data: json<Record<string, unknown>>('data'),
     isRead: boolean('is_read').notNull().default(false),
     readAt: utc('read_at'),
+    // Outbox mark: NULL until the dispatch sweep has enqueued this notification's channel deliveries. Notifications
+    // are written inside the transactions of the changes they report, so delivery starts from committed rows only.
+    dispatchedAt: utc('dispatched_at'),
     ...timestamps(),
     ...softDelete(),
   },
@@ -30,5 +33,9 @@ export const notifications = mysqlTable(
     ),
     // notifications.getUnread / list: a user's (unread) notifications newest first (also serves the FK).
     index('notifications_user_id_is_read_created_at_idx').on(t.userId, t.isRead, t.createdAt),
+    // notifications.list: a user's notifications by id, newest first, paged on id.
+    index('notifications_user_id_id_idx').on(t.userId, t.id),
+    // The dispatch sweep: undispatched rows oldest first, a range read on dispatched_at IS NULL.
+    index('notifications_dispatched_at_id_idx').on(t.dispatchedAt, t.id),
   ],
 );

@@ -114,6 +114,8 @@ const envObject = z.object({
   DLQ_RETENTION_DAYS: positiveInt.default(30),
   // Lets notification channels target http:// URLs and private, loopback or link-local addresses (tests, local fakes).
   ALLOW_PRIVATE_NOTIFY_TARGETS: bool.default(false),
+  // Base of the Telegram Bot API (`<base>/bot<token>/sendMessage`); tests point it at a local receiver.
+  TELEGRAM_API_URL: httpUrl.default('https://api.telegram.org'),
 });
 
 /** Every variable Fillpath reads; .env.example lists exactly these. */

@@ -7,6 +7,7 @@ import {
   ORDER_SIDES,
   ORDER_STATUSES,
   ORDER_TYPES,
+  RECONCILIATION_STATUSES,
   TIMES_IN_FORCE,
 } from '../enums.ts';
 import { paginationInput } from '../pagination.ts';
@@ -206,3 +207,81 @@ export const cancelOrderResult = z.object({
   status: z.enum(ORDER_STATUSES),
 });
 export type CancelOrderResult = z.infer<typeof cancelOrderResult>;
+
+/** brokers.reconcile: runs a reconciliation of one of the caller's connections now, in the worker. */
+export const reconcileInput = z.strictObject({ connectionId: idSchema });
+/** `queued`: the run is on its way (a request while one is still waiting joins it); its result lands in the runs. */
+export const reconcileResult = z.object({ connectionId: z.number(), queued: z.literal(true) });
+
+/**
+ * One symbol on which the broker and Fillpath disagree. Quantities are signed (negative = short): `broker` is what
+ * the broker holds, `local` the sum of the connection's strategies' positions, `strategies` who holds that sum.
+ * `orderIds` are Fillpath's orders on the symbol that were working or changed during the run; `brokerOrderIds` are
+ * orders working at the broker that Fillpath did not place.
+ */
+export const reconciliationDiscrepancyView = z.object({
+  symbol: z.string(),
+  broker: z.string(),
+  local: z.string(),
+  note: z.string().nullable(),
+  strategies: z.array(z.object({ strategyId: z.number(), quantity: z.string() })),
+  orderIds: z.array(z.number()),
+  brokerOrderIds: z.array(z.string()),
+});
+export type ReconciliationDiscrepancyView = z.infer<typeof reconciliationDiscrepancyView>;
+
+/** A run: `status` is null while it is in progress; `error` says why a run could not compare (broker down…). */
+export const reconciliationRunView = z.object({
+  id: z.number(),
+  brokerConnectionId: z.number(),
+  startedAt: z.date(),
+  finishedAt: z.date().nullable(),
+  status: z.enum(RECONCILIATION_STATUSES).nullable(),
+  ordersUpdated: z.number(),
+  error: z.string().nullable(),
+  discrepancies: z.array(reconciliationDiscrepancyView),
+});
+export type ReconciliationRunView = z.infer<typeof reconciliationRunView>;
+
+/** brokers.getReconciliationRuns: the caller's runs newest first, of one connection or of all of them. */
+export const getReconciliationRunsInput = paginationInput
+  .extend({ connectionId: idSchema.optional(), status: z.enum(RECONCILIATION_STATUSES).optional() })
+  .strict()
+  .default({ limit: 25 });
+export type GetReconciliationRunsInput = z.infer<typeof getReconciliationRunsInput>;
+
+export const reconciliationRunPage = z.object({
+  items: z.array(reconciliationRunView),
+  nextCursor: z.number().nullable(),
+});
+
+export const reconciliationRunIdInput = z.strictObject({ id: idSchema });
+
+/** brokers.getReconciliationRun: a run with the orders its discrepancies name. */
+export const reconciliationRunDetail = reconciliationRunView.extend({ orders: z.array(brokerOrderView) });
+export type ReconciliationRunDetail = z.infer<typeof reconciliationRunDetail>;
+
+/**
+ * brokers.adoptBrokerPosition: makes Fillpath's books agree with the broker on one symbol of a connection by
+ * setting one strategy's position to what the broker holds beyond the other strategies' positions. `strategyId`
+ * names that strategy; without it, the one strategy holding the symbol (or the connection's only routed strategy)
+ * takes it, and anything less clear is refused.
+ */
+export const adoptBrokerPositionInput = z.strictObject({
+  connectionId: idSchema,
+  symbol: z.string().trim().min(1).max(64),
+  strategyId: idSchema.optional(),
+});
+export type AdoptBrokerPositionInput = z.infer<typeof adoptBrokerPositionInput>;
+
+export const adoptBrokerPositionResult = z.object({
+  connectionId: z.number(),
+  strategyId: z.number(),
+  symbol: z.string(),
+  /** What the broker holds (signed). */
+  brokerQuantity: z.string(),
+  /** The strategy's position before and after (signed). */
+  previousQuantity: z.string(),
+  quantity: z.string(),
+});
+export type AdoptBrokerPositionResult = z.infer<typeof adoptBrokerPositionResult>;

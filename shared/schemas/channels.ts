@@ -26,7 +26,8 @@ export const channelTarget = z.discriminatedUnion('kind', [
   z.strictObject({
     kind: z.literal('webhook'),
     url: targetUrl,
-    // Signs each delivery (HMAC-SHA256) so the receiver can tell it came from us.
+    // Signs each delivery (HMAC-SHA256) so the receiver can tell it came from us. When omitted, the server keeps
+    // the channel's current secret or generates one and returns it once (`signingSecret`).
     secret: z.string().min(16, 'must be at least 16 characters').max(256).optional(),
   }),
 ]);
@@ -89,3 +90,13 @@ export const channelView = z.object({
 export type ChannelView = z.infer<typeof channelView>;
 
 export const channelPage = z.object({ items: z.array(channelView), nextCursor: z.number().nullable() });
+
+/**
+ * The answer of channels.create and channels.update: the view plus, only when the server generated a webhook's
+ * signing secret just now, that secret. It is shown this once; the trader copies it into the receiver.
+ */
+export const savedChannel = channelView.extend({ signingSecret: z.string().optional() });
+export type SavedChannel = z.infer<typeof savedChannel>;
+
+/** What channels.test answers when the test message was accepted (a failure answers an error). */
+export const channelTestResult = z.object({ ok: z.literal(true), kind: z.enum(CHANNEL_KINDS) });

@@ -195,7 +195,7 @@ describe('enqueue', () => {
 });
 
 describe('worker shutdown', () => {
-  // Its own queue (notify has no processor yet), so the shared orders worker cannot take these jobs.
+  // Its own queue (no notify worker runs in this file), so the shared orders worker cannot take these jobs.
   const notify: QueueConfig<'notify'> = notifyQueue;
   let notifyJobs: NamedQueue<'notify'>;
   let connection: Redis;
@@ -216,6 +216,7 @@ describe('worker shutdown', () => {
       { db: database.db, log: logger },
       {
         'deliver-notification': () => new Promise((resolve) => (finish = () => resolve({ delivered: true }))),
+        'dispatch-notifications': async () => ({}),
       },
     );
     return { worker: createWorker(notify, processor, connection, logger), finish: () => finish() };

@@ -14,7 +14,7 @@ import type { ServiceContext } from '../context.ts';
 import { recordBracketLegs } from './bracket-legs.ts';
 import { afterFill, finishOrder } from './finish-order.ts';
 import { recordCumulativeFill, recordFill } from './record-fill.ts';
-import { loadOrder, type OrderJobDeps } from './submit-order.ts';
+import { loadOrder, type OrderJobDeps, type OrderRow } from './submit-order.ts';
 
 /** Quick at first (market orders fill in milliseconds), then every 5 s; a day-long resting order every 30 s. */
 export function nextPollDelayMs(poll: number): number {
@@ -36,10 +36,9 @@ export async function pollOrder(
   if (TERMINAL.has(order.status)) return { status: order.status };
   if (!order.brokerOrderId) return { status: order.status }; // still with the submit job, which starts polling
 
-  let seen: BrokerOrder | null;
+  let refreshed: RefreshedOrder;
   try {
-    const adapter = await deps.adapterFor(ctx, order.brokerConnectionId);
-    seen = await adapter.getOrder(order.brokerOrderId);
+    refreshed = await refreshOrder(ctx, deps, order);
   } catch (error) {
     if (error instanceof BrokerAuthExpired) {
       ctx.log.warn({ orderId: order.id }, 'order status unknown: broker session expired; reconciliation resumes it');
@@ -49,33 +48,53 @@ export async function pollOrder(
     await deps.enqueuePoll(order.id, poll + 1, OUTAGE_RETRY_MS);
     return { status: order.status };
   }
-  if (!seen) {
-    await deps.enqueuePoll(order.id, poll + 1, nextPollDelayMs(poll));
-    return { status: order.status };
-  }
+  for (const legId of refreshed.newLegIds) await deps.enqueuePoll(legId, 0, nextPollDelayMs(0));
+  if (refreshed.final) return { status: refreshed.status };
+  await deps.enqueuePoll(order.id, poll + 1, nextPollDelayMs(poll));
+  return { status: refreshed.status };
+}
+
+/** What one look at the broker changed for an order. */
+export interface RefreshedOrder {
+  /** The order's status afterwards (unchanged when the broker does not know the order yet). */
+  status: string;
+  /** Nothing will change it any more: no further poll is needed. */
+  final: boolean;
+  /** Bracket legs seen for the first time, recorded as orders of their own: each needs its own status polling. */
+  newLegIds: number[];
+}
+
+/**
+ * Asks the broker about one sent order and applies the answer: the fills it reports (recorded exactly once,
+ * whoever else records them meanwhile), its new bracket legs, and its status. Broker errors propagate to the
+ * caller, which decides what an outage means (the poller retries later, reconciliation records a failed run).
+ * The order must have a broker order id.
+ */
+export async function refreshOrder(ctx: ServiceContext, deps: OrderJobDeps, order: OrderRow): Promise<RefreshedOrder> {
+  if (!order.brokerOrderId) throw new Error(`order ${order.id} has not reached the broker`);
+  const adapter = await deps.adapterFor(ctx, order.brokerConnectionId);
+  const seen = await adapter.getOrder(order.brokerOrderId);
+  if (!seen) return { status: order.status, final: false, newLegIds: [] };
 
   await recordReportedFills(ctx, deps, order.id, seen);
-  for (const legId of await recordBracketLegs(deps.db, order, seen.legs ?? [])) {
-    await deps.enqueuePoll(legId, 0, nextPollDelayMs(0));
-  }
+  const newLegIds = await recordBracketLegs(deps.db, order, seen.legs ?? []);
   if (seen.status === 'cancelled' || seen.status === 'rejected' || seen.status === 'expired') {
     await finishOrder(ctx, deps, order.id, {
       status: seen.status,
       reason: seen.reason,
       brokerStatus: seen.brokerStatus,
     });
-    return { status: seen.status };
+    return { status: seen.status, final: true, newLegIds };
   }
   const current = await loadOrder(deps.db, order.id);
-  if (current.status === 'filled') return { status: 'filled' };
+  if (current.status === 'filled') return { status: 'filled', final: true, newLegIds };
   // Acknowledged, still working: store the broker's word without stepping over what fills decided.
   const working = seen.status === 'pending' || seen.status === 'filled' ? current.status : seen.status;
   await deps.db
     .update(brokerOrders)
     .set({ status: working, brokerStatus: seen.brokerStatus.slice(0, 32) })
     .where(and(eq(brokerOrders.id, order.id), notInArray(brokerOrders.status, [...TERMINAL_ORDER_STATUSES])));
-  await deps.enqueuePoll(order.id, poll + 1, nextPollDelayMs(poll));
-  return { status: working };
+  return { status: working, final: false, newLegIds };
 }
 
 async function recordReportedFills(
