@@ -58,7 +58,15 @@ export const ORDER_SIDES = ['buy', 'sell'] as const;
 export type OrderSide = (typeof ORDER_SIDES)[number];
 
 /** `bracket_exit`: a take-profit or stop-loss leg the broker created under an entry (tracked, never sent by us). */
-export const ORDER_INTENTS = ['open', 'close', 'reverse_close', 'reverse_open', 'add', 'reduce', 'bracket_exit'] as const;
+export const ORDER_INTENTS = [
+  'open',
+  'close',
+  'reverse_close',
+  'reverse_open',
+  'add',
+  'reduce',
+  'bracket_exit',
+] as const;
 export type OrderIntent = (typeof ORDER_INTENTS)[number];
 
 export const ORDER_TYPES = ['market', 'limit', 'stop', 'stop_limit'] as const;

@@ -166,7 +166,10 @@ describe('the outbox-sweep maintenance job', () => {
     await seedLog(1);
     const job = await queues.maintenance.add('outbox-sweep', {});
     await waitFor(async () => (await queues.maintenance.getJobState(String(job.id))) === 'completed');
-    expect((await queues.maintenance.getJob(String(job.id)))?.returnvalue).toEqual({ logs: { swept: 1 }, orders: { swept: 0 } });
+    expect((await queues.maintenance.getJob(String(job.id)))?.returnvalue).toEqual({
+      logs: { swept: 1 },
+      orders: { swept: 0 },
+    });
     expect(await waitingSignals()).toEqual({ [`log-${stale}`]: stale });
   });
 });
