@@ -97,6 +97,11 @@ async function maxLogId(): Promise<number> {
 }
 
 /** Every 2xx of the measured run has one row, `received`, and that row one signal job (`log-<id>`). */
+/** In-flight requests of a stopped load (at most one per connection) finish well within this. */
+function settle(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 1_500));
+}
+
 async function checkIntegrity(afterId: number, measured: LoadResult) {
   const [rows] = await sql.query<RowDataPacket[]>('SELECT id, status FROM webhook_logs WHERE id > ?', [afterId]);
   const ids = rows.map((row) => Number(row.id));
@@ -163,9 +168,13 @@ try {
   const probe = await fetch(webhookUrl, { method: 'POST', body: ALERT.replace('[<id>]', 'probe') });
   if (probe.status !== 202) throw new Error(`probe alert answered ${probe.status}: ${await probe.text()}`);
   await load(webhookUrl, ALERT, CONNECTIONS, WARMUP_S);
+  // autocannon stops sending at the deadline but the api still finishes what is in flight: let it settle before
+  // reading where the measured run starts (and, below, before counting rows and jobs).
+  await settle();
   const afterId = await maxLogId();
   const apiResult = await load(webhookUrl, ALERT, CONNECTIONS, DURATION_S);
   const apiRssMb = rssMb(api.process.pid);
+  await settle();
   const integrity = await checkIntegrity(afterId, apiResult);
   await stopChild(api);
 

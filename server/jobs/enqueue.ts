@@ -168,3 +168,50 @@ export async function enqueuePoll(
     },
   );
 }
+
+/**
+ * For the outbox sweeps: makes sure each job exists and will run. A job that is missing is added; one that failed
+ * for good — its attempts spent, or stalled past maxStalledCount by worker crashes — is retried, because a plain add
+ * under its id would be ignored while the failed job is kept, and the row it serves would wait forever. The rows
+ * the sweeps pick are still unprocessed (`received` logs, `pending`/`submitting` orders), so running them again is
+ * what they need, and the processors are idempotent.
+ */
+async function revive<Q extends 'signals' | 'orders'>(
+  queue: Queues[Q],
+  entries: Array<{ name: string; data: unknown; jobId: string }>,
+): Promise<void> {
+  if (entries.length === 0) return;
+  await connected(queue);
+  const jobs = await Promise.all(entries.map((entry) => queue.getJob(entry.jobId)));
+  const missing = entries.filter((_, index) => !jobs[index]);
+  if (missing.length > 0) {
+    await queue.addBulk(missing.map((entry) => ({ name: entry.name, data: entry.data, opts: { jobId: entry.jobId } })));
+  }
+  for (const job of jobs) {
+    if (job && (await job.isFailed())) await job.retry('failed');
+  }
+}
+
+/** The outbox sweep's enqueue of logs still `received`: adds or revives their signal jobs. */
+export function reviveSignals(queues: Pick<Queues, 'signals'>, webhookLogIds: number[]): Promise<void> {
+  return revive(
+    queues.signals,
+    webhookLogIds.map((webhookLogId) => ({
+      name: 'execute-signal',
+      data: validPayload('signals', 'execute-signal', { webhookLogId }),
+      jobId: signalJobId(webhookLogId),
+    })),
+  );
+}
+
+/** The order outbox sweep's enqueue of orders left `pending` or `submitting`: adds or revives their submit jobs. */
+export function reviveSubmits(queues: Pick<Queues, 'orders'>, orderIds: number[]): Promise<void> {
+  return revive(
+    queues.orders,
+    orderIds.map((orderId) => ({
+      name: 'submit-order',
+      data: validPayload('orders', 'submit-order', { orderId }),
+      jobId: orderJobId(orderId),
+    })),
+  );
+}

@@ -4,14 +4,14 @@
  * it runs as the scheduled maintenance job. No signals worker runs here, so enqueued jobs stay waiting to be counted.
  */
 import { randomUUID } from 'node:crypto';
-import type { Worker } from 'bullmq';
+import { UnrecoverableError, type Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { strategies } from '../../drizzle/schema/strategies.ts';
 import { users } from '../../drizzle/schema/users.ts';
 import { webhookLogs } from '../../drizzle/schema/webhook_logs.ts';
 import { createRedis } from '../../server/jobs/connection.ts';
-import { enqueueSignal, enqueueSignals } from '../../server/jobs/enqueue.ts';
+import { enqueueSignal, enqueueSignals, reviveSignals } from '../../server/jobs/enqueue.ts';
 import { maintenanceProcessor } from '../../server/jobs/processors/maintenance.ts';
 import { closeQueues, createQueues, createWorker, type Queues } from '../../server/jobs/queue-factory.ts';
 import { maintenanceQueue, QUEUE_CONFIGS } from '../../server/jobs/queues/index.ts';
@@ -171,5 +171,35 @@ describe('the outbox-sweep maintenance job', () => {
       orders: { swept: 0 },
     });
     expect(await waitingSignals()).toEqual({ [`log-${stale}`]: stale });
+  });
+});
+
+describe("reviveSignals (the sweep's enqueue)", () => {
+  it("retries a log's job that failed for good, which a plain add under its id would leave failed", async () => {
+    const id = await seedLog(60);
+    await enqueueSignals(queues, [id]);
+    const consumer = createRedis(env.REDIS_URL, 'worker', logger);
+    // Stands in for a job that stalled past maxStalledCount while workers were being killed.
+    const failing = createWorker(
+      QUEUE_CONFIGS.signals,
+      async () => {
+        throw new UnrecoverableError('stalled more than allowable limit');
+      },
+      consumer,
+      logger,
+    );
+    const jobId = `log-${id}`;
+    await waitFor(async () => (await queues.signals.getJobState(jobId)) === 'failed');
+    await failing.close();
+    await consumer.quit();
+
+    await enqueueSignals(queues, [id]);
+    expect(await queues.signals.getJobState(jobId)).toBe('failed');
+    await reviveSignals(queues, [id]);
+    expect(await queues.signals.getJobState(jobId)).toBe('waiting');
+    // A job that is missing is added, one that waits is left alone.
+    const other = await seedLog(60);
+    await reviveSignals(queues, [id, other]);
+    expect(await waitingSignals()).toEqual({ [jobId]: id, [`log-${other}`]: other });
   });
 });

@@ -5,7 +5,7 @@ import { purgeExpiredSessions } from '../../services/sessions/purge-expired.ts';
 import { expireStaged } from '../../services/staging/expire.ts';
 import { requeueApproved } from '../../services/staging/requeue-approved.ts';
 import { sweepOutbox } from '../../services/webhooks/outbox-sweep.ts';
-import { enqueueApprovedSignals, enqueueSignals, enqueueSubmits } from '../enqueue.ts';
+import { enqueueApprovedSignals, reviveSignals, reviveSubmits } from '../enqueue.ts';
 import type { Queues } from '../queue-factory.ts';
 import { maintenanceQueue } from '../queues/maintenance.ts';
 import { defineProcessor } from '../run-processor.ts';
@@ -25,8 +25,8 @@ export function maintenanceProcessor(deps: {
     {
       'purge-expired-sessions': (ctx) => purgeExpiredSessions(ctx),
       'outbox-sweep': async (ctx) => ({
-        logs: await sweepOutbox(ctx, (ids) => enqueueSignals(deps.queues, ids)),
-        orders: await sweepPendingOrders(ctx, (ids) => enqueueSubmits(deps.queues, ids)),
+        logs: await sweepOutbox(ctx, (ids) => reviveSignals(deps.queues, ids)),
+        orders: await sweepPendingOrders(ctx, (ids) => reviveSubmits(deps.queues, ids)),
       }),
       'expire-staged': async (ctx) => ({
         ...(await expireStaged(ctx)),

@@ -14,6 +14,9 @@ export const orderStatusQueue: QueueConfig<'order-status'> = {
     removeOnFail: { age: 24 * 3_600, count: 5_000 },
   },
   worker: {
+    // The processor is idempotent, so a job cut off by a crashed worker runs again rather than failing after one
+    // stall (BullMQ's default); the outbox sweep revives the rare one that still fails this way.
+    maxStalledCount: 3,
     // One short broker read per job, paced per connection by the resilience layer.
     concurrency: 16,
     // One read with a client timeout well under this.

@@ -14,6 +14,9 @@ export const ordersQueue: QueueConfig<'orders'> = {
     removeOnFail: { age: 14 * 24 * 3_600, count: 10_000 },
   },
   worker: {
+    // The processor is idempotent, so a job cut off by a crashed worker runs again rather than failing after one
+    // stall (BullMQ's default); the outbox sweep revives the rare one that still fails this way.
+    maxStalledCount: 3,
     // Network-bound and paced per broker connection by server/brokers/resilience, so moderate parallelism is safe.
     concurrency: 16,
     // Longer than a slow broker call plus the order lookup before a resend, so a live submit is never re-run.

@@ -14,6 +14,9 @@ export const signalsQueue: QueueConfig<'signals'> = {
     removeOnFail: { age: 7 * 24 * 3_600, count: 10_000 },
   },
   worker: {
+    // The processor is idempotent, so a job cut off by a crashed worker runs again rather than failing after one
+    // stall (BullMQ's default); the outbox sweep revives the rare one that still fails this way.
+    maxStalledCount: 3,
     // Each job holds one pooled MySQL connection at a time; stay below DB_POOL_SIZE (default 10).
     concurrency: 8,
     // Database work only (broker calls run on the orders queue), so the 30 s default leaves a wide margin.

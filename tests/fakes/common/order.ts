@@ -51,6 +51,12 @@ export interface EngineOrder<X> {
   /** Siblings that cancel each other once one fills or is cancelled. */
   ocoGroup: string | null;
   createdAt: number;
+  /**
+   * Real wall-clock time in ms with sub-ms precision (performance.timeOrigin + performance.now(), comparable across
+   * processes on one machine) when the fake stored the order, never moved by advanceTime: benchmarks match it to the
+   * moment the alert was sent (scripts/bench/signal-to-order.ts).
+   */
+  receivedAtMs: number;
   updatedAt: number;
   filledAt: number | null;
   cancelledAt: number | null;
@@ -101,6 +107,7 @@ export function newOrder<X>(input: PlaceInput<X>, seq: number, at: number): Engi
     groupId: input.groupId ?? null,
     ocoGroup: input.ocoGroup ?? null,
     createdAt: at,
+    receivedAtMs: performance.timeOrigin + performance.now(),
     updatedAt: at,
     filledAt: null,
     cancelledAt: null,
