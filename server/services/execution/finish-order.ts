@@ -10,7 +10,7 @@ import { strategies } from '#drizzle/schema/strategies.ts';
 import { webhookLogs } from '#drizzle/schema/webhook_logs.ts';
 import { type OrderStatus, TERMINAL_ORDER_STATUSES } from '#shared/enums.ts';
 import type { Database } from '../../db/client.ts';
-import type { DbOrTx } from '../../db/transaction.ts';
+import type { DbOrTx, Transaction } from '../../db/transaction.ts';
 import type { ServiceContext } from '../context.ts';
 import { createNotification } from '../notifications/create.ts';
 import { canonical } from './position-math.ts';
@@ -88,15 +88,18 @@ export async function finishOrder(
   return ended;
 }
 
-/** After a recorded fill: tell the trader, release a reversal's opening leg, settle the log when filled. */
-export async function afterFill(ctx: ServiceContext, deps: FinishDeps, result: RecordFillResult): Promise<void> {
+/**
+ * What commits with a recorded fill, inside its transaction (record-fill.ts FillEffects): the trader's fill
+ * notification and, once filled, the log's final status. A crash after the commit therefore loses neither.
+ */
+export async function bookFillEffects(tx: Transaction, result: RecordFillResult): Promise<void> {
   if (!result.recorded) return;
-  const order = await describe(deps.db, result.orderId);
+  const order = await describe(tx, result.orderId);
   const filled = result.orderStatus === 'filled';
   const what = `${order.side === 'buy' ? 'Bought' : 'Sold'} ${canonical(order.filledQty)} of ${canonical(order.quantity)} ${order.brokerSymbol}`;
   const price = order.avgFillPrice ? ` at ${canonical(order.avgFillPrice)}` : '';
   const pnl = result.realizedPnl ? `; trade closed with P&L ${canonical(result.realizedPnl)}` : '';
-  await createNotification(deps.db, {
+  await createNotification(tx, {
     userId: order.userId,
     type: filled ? 'order.filled' : 'order.partially_filled',
     severity: filled ? 'success' : 'info',
@@ -104,20 +107,38 @@ export async function afterFill(ctx: ServiceContext, deps: FinishDeps, result: R
     message: `${what}${price}${pnl}`,
     data: { orderId: order.id, strategyId: order.strategyId, webhookLogId: order.webhookLogId },
   });
-  if (!filled) return;
+  if (filled && order.webhookLogId !== null) await settleLog(tx, order.webhookLogId);
+}
+
+/**
+ * After a filled order's commit: sends a reversal's opening leg. Safe to repeat (one job per order), and the order
+ * outbox sweep sends a leg whose enqueue was lost.
+ */
+export async function releaseChildren(ctx: ServiceContext, deps: FinishDeps, parentOrderId: number): Promise<void> {
   const children = await deps.db
     .select({ id: brokerOrders.id })
     .from(brokerOrders)
-    .where(eq(brokerOrders.parentOrderId, order.id));
+    .where(eq(brokerOrders.parentOrderId, parentOrderId));
   const ready = await releasableOrderIds(
     deps.db,
     children.map((child) => child.id),
   );
-  if (ready.length > 0) {
-    await deps.enqueueSubmit(ready).catch((err: unknown) => {
-      ctx.log.warn({ err, orderIds: ready }, 'opening leg not enqueued; the outbox sweep will enqueue it');
-    });
-  }
+  if (ready.length === 0) return;
+  await deps.enqueueSubmit(ready).catch((err: unknown) => {
+    ctx.log.warn({ err, orderIds: ready }, 'opening leg not enqueued; the outbox sweep will enqueue it');
+  });
+}
+
+/**
+ * For a poll that finds its order already final (a re-run after a crash between the final commit and what follows
+ * it): repeats what follows, all of it idempotent.
+ */
+export async function afterFinal(
+  ctx: ServiceContext,
+  deps: FinishDeps,
+  order: { id: number; status: string; webhookLogId: number | null },
+): Promise<void> {
+  if (order.status === 'filled') await releaseChildren(ctx, deps, order.id);
   if (order.webhookLogId !== null) await settleLog(deps.db, order.webhookLogId);
 }
 

@@ -12,8 +12,8 @@ import { BrokerAuthExpired, BrokerUnavailable } from '../../brokers/errors.ts';
 import type { BrokerOrder } from '../../brokers/types.ts';
 import type { ServiceContext } from '../context.ts';
 import { recordBracketLegs } from './bracket-legs.ts';
-import { afterFill, finishOrder } from './finish-order.ts';
-import { recordCumulativeFill, recordFill } from './record-fill.ts';
+import { afterFinal, bookFillEffects, finishOrder, releaseChildren } from './finish-order.ts';
+import { type RecordFillResult, recordCumulativeFill, recordFill } from './record-fill.ts';
 import { loadOrder, type OrderJobDeps, type OrderRow } from './submit-order.ts';
 
 /** Quick at first (market orders fill in milliseconds), then every 5 s; a day-long resting order every 30 s. */
@@ -33,7 +33,11 @@ export async function pollOrder(
 ): Promise<{ status: string }> {
   const poll = input.poll ?? 0;
   const order = await loadOrder(deps.db, input.orderId);
-  if (TERMINAL.has(order.status)) return { status: order.status };
+  if (TERMINAL.has(order.status)) {
+    // A re-run after a crash right after the order's final commit: what follows it is repeated, idempotently.
+    await afterFinal(ctx, deps, order);
+    return { status: order.status };
+  }
   if (!order.brokerOrderId) return { status: order.status }; // still with the submit job, which starts polling
 
   let refreshed: RefreshedOrder;
@@ -103,15 +107,15 @@ async function recordReportedFills(
   orderId: number,
   seen: BrokerOrder,
 ): Promise<void> {
+  let filled = false;
+  const note = (result: RecordFillResult) => {
+    filled ||= result.recorded && result.orderStatus === 'filled';
+  };
   if (seen.fills && seen.fills.length > 0) {
-    for (const fill of seen.fills) await afterFill(ctx, deps, await recordFill(deps.db, orderId, fill));
-    return;
+    for (const fill of seen.fills) note(await recordFill(deps.db, orderId, fill, bookFillEffects));
+  } else if (seen.avgFillPrice !== null && Number(seen.filledQty) > 0) {
+    const cumulative = { filledQty: seen.filledQty, avgFillPrice: seen.avgFillPrice, at: seen.updatedAt ?? new Date() };
+    note(await recordCumulativeFill(deps.db, orderId, cumulative, bookFillEffects));
   }
-  if (seen.avgFillPrice === null || Number(seen.filledQty) <= 0) return;
-  const result = await recordCumulativeFill(deps.db, orderId, {
-    filledQty: seen.filledQty,
-    avgFillPrice: seen.avgFillPrice,
-    at: seen.updatedAt ?? new Date(),
-  });
-  await afterFill(ctx, deps, result);
+  if (filled) await releaseChildren(ctx, deps, orderId);
 }

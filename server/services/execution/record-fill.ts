@@ -54,8 +54,19 @@ const BROKER_FINAL = new Set<OrderStatus>(['cancelled', 'expired', 'rejected']);
 /** Thrown inside the transaction so it rolls back; answered with the order's current state. */
 class AlreadyRecorded extends Error {}
 
-export async function recordFill(db: Database, orderId: number, fill: BrokerFill): Promise<RecordFillResult> {
-  return recordWithRetry(db, orderId, async () => fill);
+/**
+ * Runs inside the fill's transaction once the books are written: what must commit with the fill (the trader's
+ * notification, the log's final status), so a crash right after the commit cannot lose it.
+ */
+export type FillEffects = (tx: Transaction, result: RecordFillResult) => Promise<void>;
+
+export async function recordFill(
+  db: Database,
+  orderId: number,
+  fill: BrokerFill,
+  effects?: FillEffects,
+): Promise<RecordFillResult> {
+  return recordWithRetry(db, orderId, async () => fill, effects);
 }
 
 /** What a broker that reports only running totals (Alpaca) says about an order: filled so far, at what average. */
@@ -74,37 +85,55 @@ export async function recordCumulativeFill(
   db: Database,
   orderId: number,
   cumulative: CumulativeFill,
+  effects?: FillEffects,
 ): Promise<RecordFillResult> {
-  return recordWithRetry(db, orderId, async (tx) => {
-    const [so] = await tx
-      .select({
-        quantity: sql<string>`coalesce(sum(${fills.quantity}), 0)`,
-        notional: sql<string>`coalesce(sum(${fills.quantity} * ${fills.price}), 0)`,
-      })
-      .from(fills)
-      .where(eq(fills.brokerOrderId, orderId));
-    const quantity = new Big(cumulative.filledQty).minus(so?.quantity ?? '0');
-    if (quantity.lte(0)) return null;
-    // Price of the new part: total notional at the broker's average, minus the notional already recorded.
-    const notional = new Big(cumulative.avgFillPrice).times(cumulative.filledQty).minus(so?.notional ?? '0');
-    return {
-      brokerFillId: `cum-${canonical(cumulative.filledQty)}`,
-      quantity: quantity.toFixed(),
-      price: divide(notional.toFixed(), quantity.toFixed()),
-      filledAt: cumulative.at,
-    };
-  });
+  return recordWithRetry(
+    db,
+    orderId,
+    async (tx) => {
+      const [so] = await tx
+        .select({
+          quantity: sql<string>`coalesce(sum(${fills.quantity}), 0)`,
+          notional: sql<string>`coalesce(sum(${fills.quantity} * ${fills.price}), 0)`,
+        })
+        .from(fills)
+        .where(eq(fills.brokerOrderId, orderId));
+      const quantity = new Big(cumulative.filledQty).minus(so?.quantity ?? '0');
+      if (quantity.lte(0)) return null;
+      // Price of the new part: total notional at the broker's average, minus the notional already recorded.
+      const notional = new Big(cumulative.avgFillPrice).times(cumulative.filledQty).minus(so?.notional ?? '0');
+      return {
+        brokerFillId: `cum-${canonical(cumulative.filledQty)}`,
+        quantity: quantity.toFixed(),
+        price: divide(notional.toFixed(), quantity.toFixed()),
+        filledAt: cumulative.at,
+      };
+    },
+    effects,
+  );
 }
 
 type FillSource = (tx: Transaction) => Promise<BrokerFill | null>;
 
-async function recordWithRetry(db: Database, orderId: number, source: FillSource): Promise<RecordFillResult> {
+async function recordWithRetry(
+  db: Database,
+  orderId: number,
+  source: FillSource,
+  effects?: FillEffects,
+): Promise<RecordFillResult> {
   for (let attempt = 1; ; attempt++) {
     try {
       // READ COMMITTED: every plain read sees what the previous holder of the position lock committed.
-      return await db.transaction((tx) => recordInTransaction(tx, orderId, source), {
-        isolationLevel: 'read committed',
-      });
+      return await db.transaction(
+        async (tx) => {
+          const result = await recordInTransaction(tx, orderId, source);
+          await effects?.(tx, result);
+          return result;
+        },
+        {
+          isolationLevel: 'read committed',
+        },
+      );
     } catch (error) {
       if (error instanceof AlreadyRecorded) return currentState(db, orderId);
       if (attempt >= MAX_ATTEMPTS || !isLockConflict(error)) throw error;
