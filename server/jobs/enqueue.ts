@@ -67,6 +67,23 @@ export async function enqueue<Q extends QueueName, N extends JobName<Q>>(
   return queue.add(name, data, options);
 }
 
+/** Many jobs of one name in one round trip (addBulk), each payload validated as `enqueue` does. */
+async function addMany<Q extends QueueName, N extends JobName<Q>>(
+  queue: NamedQueue<Q>,
+  name: N,
+  entries: Array<{ payload: JobPayload<Q, N>; jobId: string }>,
+): Promise<void> {
+  if (entries.length === 0) return;
+  await connected(queue);
+  await queue.addBulk(
+    entries.map((entry) => ({
+      name,
+      data: validPayload(queue.name, name, entry.payload),
+      opts: { jobId: entry.jobId },
+    })),
+  );
+}
+
 /**
  * Enqueues the signal job of an accepted webhook log. The job id comes from the log id, so the route and the outbox
  * sweep may both enqueue the same log: while that job is still in Redis, the second add is ignored (after its
@@ -77,15 +94,11 @@ export function enqueueSignal(queues: Pick<Queues, 'signals'>, webhookLogId: num
 }
 
 /** enqueueSignal for many logs in one round trip (one Lua script per job, one network exchange). */
-export async function enqueueSignals(queues: Pick<Queues, 'signals'>, webhookLogIds: number[]): Promise<void> {
-  if (webhookLogIds.length === 0) return;
-  await connected(queues.signals);
-  await queues.signals.addBulk(
-    webhookLogIds.map((webhookLogId) => ({
-      name: 'execute-signal',
-      data: validPayload('signals', 'execute-signal', { webhookLogId }),
-      opts: { jobId: signalJobId(webhookLogId) },
-    })),
+export function enqueueSignals(queues: Pick<Queues, 'signals'>, webhookLogIds: number[]): Promise<void> {
+  return addMany(
+    queues.signals,
+    'execute-signal',
+    webhookLogIds.map((webhookLogId) => ({ payload: { webhookLogId }, jobId: signalJobId(webhookLogId) })),
   );
 }
 
@@ -98,15 +111,11 @@ export function enqueueApprovedSignal(queues: Pick<Queues, 'signals'>, webhookLo
 }
 
 /** enqueueApprovedSignal for many logs in one round trip (the expire-staged job's re-adds). */
-export async function enqueueApprovedSignals(queues: Pick<Queues, 'signals'>, webhookLogIds: number[]): Promise<void> {
-  if (webhookLogIds.length === 0) return;
-  await connected(queues.signals);
-  await queues.signals.addBulk(
-    webhookLogIds.map((webhookLogId) => ({
-      name: 'execute-signal',
-      data: validPayload('signals', 'execute-signal', { webhookLogId }),
-      opts: { jobId: approvedSignalJobId(webhookLogId) },
-    })),
+export function enqueueApprovedSignals(queues: Pick<Queues, 'signals'>, webhookLogIds: number[]): Promise<void> {
+  return addMany(
+    queues.signals,
+    'execute-signal',
+    webhookLogIds.map((webhookLogId) => ({ payload: { webhookLogId }, jobId: approvedSignalJobId(webhookLogId) })),
   );
 }
 
@@ -139,15 +148,11 @@ export function createSignalEnqueuer(queues: Pick<Queues, 'signals'>): (webhookL
 }
 
 /** Submit jobs for orders ready to go (job id per order: enqueueing one twice adds nothing). */
-export async function enqueueSubmits(queues: Pick<Queues, 'orders'>, orderIds: number[]): Promise<void> {
-  if (orderIds.length === 0) return;
-  await connected(queues.orders);
-  await queues.orders.addBulk(
-    orderIds.map((orderId) => ({
-      name: 'submit-order',
-      data: validPayload('orders', 'submit-order', { orderId }),
-      opts: { jobId: orderJobId(orderId) },
-    })),
+export function enqueueSubmits(queues: Pick<Queues, 'orders'>, orderIds: number[]): Promise<void> {
+  return addMany(
+    queues.orders,
+    'submit-order',
+    orderIds.map((orderId) => ({ payload: { orderId }, jobId: orderJobId(orderId) })),
   );
 }
 

@@ -5,7 +5,7 @@
  * while the first order is still on its way; working entries the signal contradicts (a resting buy when an exit or
  * a sell arrives) are left out of it and cancelled instead (./routes.ts contradictedEntries).
  */
-import { and, eq, inArray, sql } from 'drizzle-orm';
+import { inArray, sql } from 'drizzle-orm';
 import { brokerOrders } from '#drizzle/schema/broker_orders.ts';
 import type { ExecutionIgnoreReason, ExecutionRejectionCode } from '#shared/execution.ts';
 import type { Signal } from '#shared/schemas/signal.ts';
@@ -19,8 +19,8 @@ import {
   contradictedEntries,
   type ExecutionRoute,
   effectivePosition,
-  WORKING_ORDER_STATUSES,
   workingBracketExits,
+  workingOrders,
 } from './routes.ts';
 
 /** `cancels` of an `orders` outcome: working entries the signal contradicts, cancelled before its orders go out. */
@@ -135,20 +135,10 @@ async function cancelOutcome(
   base: { connectionId: number; symbol: string | null },
   key: { strategyId: number; connectionId: number; symbol: string },
 ): Promise<RouteOutcome> {
-  const working = await tx
-    .select({ id: brokerOrders.id })
-    .from(brokerOrders)
-    .where(
-      and(
-        eq(brokerOrders.strategyId, key.strategyId),
-        eq(brokerOrders.brokerConnectionId, key.connectionId),
-        eq(brokerOrders.brokerSymbol, key.symbol),
-        inArray(brokerOrders.status, [...WORKING_ORDER_STATUSES]),
-      ),
-    );
+  const working = await workingOrders(tx, key);
   if (working.length === 0) {
     const message = `cancel: no working ${key.symbol} order of this strategy on connection ${key.connectionId}`;
     return { ...base, kind: 'ignored', reason: 'no-working-orders', message };
   }
-  return { ...base, kind: 'cancel', orderIds: working.map((order) => order.id) };
+  return { ...base, kind: 'cancel', orderIds: working };
 }

@@ -3,7 +3,7 @@
  * lowest priority first, and the broker symbol each connection trades for the alert's ticker.
  */
 import { Big } from 'big.js';
-import { and, asc, eq, inArray, ne, notInArray, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, ne, notInArray, type SQL, sql } from 'drizzle-orm';
 import { brokerConnections } from '#drizzle/schema/broker_connections.ts';
 import { brokerOrders } from '#drizzle/schema/broker_orders.ts';
 import { openPositions } from '#drizzle/schema/open_positions.ts';
@@ -67,6 +67,30 @@ export interface PositionKey {
   symbol: string;
 }
 
+/** The strategy's working orders on this connection and symbol (serves broker_orders' strategy index). */
+function workingOn(key: PositionKey): SQL | undefined {
+  return and(
+    eq(brokerOrders.strategyId, key.strategyId),
+    eq(brokerOrders.brokerConnectionId, key.connectionId),
+    eq(brokerOrders.brokerSymbol, key.symbol),
+    inArray(brokerOrders.status, [...WORKING_ORDER_STATUSES]),
+  );
+}
+
+/** Ids of the working orders on `key` that also match `where`. */
+async function workingOrderIds(db: DbOrTx, key: PositionKey, where?: SQL): Promise<number[]> {
+  const rows = await db
+    .select({ id: brokerOrders.id })
+    .from(brokerOrders)
+    .where(and(workingOn(key), where));
+  return rows.map((row) => row.id);
+}
+
+/** Every working order on `key` (the `cancel` signal). */
+export function workingOrders(db: DbOrTx, key: PositionKey): Promise<number[]> {
+  return workingOrderIds(db, key);
+}
+
 /**
  * The position a new signal is planned against, signed: what fills made it, plus what the strategy's working orders
  * on this connection and symbol will still add or remove (quantity − filled), except the orders in `without` (those
@@ -93,10 +117,7 @@ export async function effectivePosition(db: DbOrTx, key: PositionKey, without: n
     .from(brokerOrders)
     .where(
       and(
-        eq(brokerOrders.strategyId, key.strategyId),
-        eq(brokerOrders.brokerConnectionId, key.connectionId),
-        eq(brokerOrders.brokerSymbol, key.symbol),
-        inArray(brokerOrders.status, [...WORKING_ORDER_STATUSES]),
+        workingOn(key),
         // Bracket exits are one-cancels-other alternatives that close the position: they do not add to it.
         ne(brokerOrders.intent, 'bracket_exit'),
         without.length > 0 ? notInArray(brokerOrders.id, without) : undefined,
@@ -125,20 +146,11 @@ function contradictedSide(signal: Signal): 'buy' | 'sell' | 'any' | null {
 export async function contradictedEntries(db: DbOrTx, key: PositionKey, signal: Signal): Promise<number[]> {
   const side = contradictedSide(signal);
   if (side === null) return [];
-  const rows = await db
-    .select({ id: brokerOrders.id })
-    .from(brokerOrders)
-    .where(
-      and(
-        eq(brokerOrders.strategyId, key.strategyId),
-        eq(brokerOrders.brokerConnectionId, key.connectionId),
-        eq(brokerOrders.brokerSymbol, key.symbol),
-        inArray(brokerOrders.status, [...WORKING_ORDER_STATUSES]),
-        inArray(brokerOrders.intent, OPENING_INTENTS),
-        side === 'any' ? undefined : eq(brokerOrders.side, side),
-      ),
-    );
-  return rows.map((row) => row.id);
+  return workingOrderIds(
+    db,
+    key,
+    and(inArray(brokerOrders.intent, OPENING_INTENTS), side === 'any' ? undefined : eq(brokerOrders.side, side)),
+  );
 }
 
 function addDecimals(a: string, b: string): string {
@@ -150,18 +162,6 @@ function addDecimals(a: string, b: string): string {
  * The position's resting take-profit and stop-loss exits on this key. A signal that closes or reduces the position
  * cancels them: left working, they would sell again what the signal's own order already sold.
  */
-export async function workingBracketExits(db: DbOrTx, key: PositionKey): Promise<number[]> {
-  const rows = await db
-    .select({ id: brokerOrders.id })
-    .from(brokerOrders)
-    .where(
-      and(
-        eq(brokerOrders.strategyId, key.strategyId),
-        eq(brokerOrders.brokerConnectionId, key.connectionId),
-        eq(brokerOrders.brokerSymbol, key.symbol),
-        inArray(brokerOrders.status, [...WORKING_ORDER_STATUSES]),
-        eq(brokerOrders.intent, 'bracket_exit'),
-      ),
-    );
-  return rows.map((row) => row.id);
+export function workingBracketExits(db: DbOrTx, key: PositionKey): Promise<number[]> {
+  return workingOrderIds(db, key, eq(brokerOrders.intent, 'bracket_exit'));
 }
