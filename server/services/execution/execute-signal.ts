@@ -46,8 +46,13 @@ export interface ExecuteResult {
 
 export type StrategyRow = Awaited<ReturnType<typeof lockStrategy>>;
 
+/**
+ * Locks the strategy's row (signals of one strategy are decided one after the other) and reads its owner's trading
+ * switches without a lock: locking the user row too would serialize every strategy of a trader, and make each insert
+ * that references the user (trades, notifications) wait behind the signal.
+ */
 async function lockStrategy(tx: Transaction, strategyId: number) {
-  const [row] = await tx
+  const [strategy] = await tx
     .select({
       id: strategies.id,
       userId: strategies.userId,
@@ -64,15 +69,17 @@ async function lockStrategy(tx: Transaction, strategyId: number) {
       defaultOrderType: strategies.defaultOrderType,
       defaultTif: strategies.defaultTif,
       liveEnabledAt: strategies.liveEnabledAt,
-      tradingEnabled: users.tradingEnabled,
-      tradingLockedAt: users.tradingLockedAt,
     })
     .from(strategies)
-    .innerJoin(users, eq(users.id, strategies.userId))
     .where(eq(strategies.id, strategyId))
     .for('update');
-  if (!row) throw new NotFound('strategy');
-  return row;
+  if (!strategy) throw new NotFound('strategy');
+  const [owner] = await tx
+    .select({ tradingEnabled: users.tradingEnabled, tradingLockedAt: users.tradingLockedAt })
+    .from(users)
+    .where(eq(users.id, strategy.userId));
+  if (!owner) throw new NotFound('strategy owner');
+  return { ...strategy, ...owner };
 }
 
 export async function executeSignal(
