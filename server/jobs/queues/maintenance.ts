@@ -1,6 +1,9 @@
 import type { QueueConfig } from '../queue-factory.ts';
 
-/** Scheduled housekeeping: the session purge and the outbox sweep (server/jobs/schedulers.ts). */
+/**
+ * Scheduled housekeeping (server/jobs/schedulers.ts): the session purge, the outbox sweep of logs and orders, and the
+ * staged-signal expiry (which also re-adds lost approvals).
+ */
 export const maintenanceQueue: QueueConfig<'maintenance'> = {
   name: 'maintenance',
   defaultJobOptions: {

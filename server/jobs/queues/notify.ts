@@ -1,6 +1,9 @@
 import type { QueueConfig } from '../queue-factory.ts';
 
-/** Delivers one notification to one channel (Discord, Slack, Telegram, webhook). */
+/**
+ * Delivers one notification to one channel (Discord, Slack, Telegram, webhook), and runs the dispatch sweep every 2 s
+ * that adds those deliveries for committed notifications (its scheduler sets attempts 1).
+ */
 export const notifyQueue: QueueConfig<'notify'> = {
   name: 'notify',
   defaultJobOptions: {

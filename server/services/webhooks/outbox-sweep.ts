@@ -8,7 +8,8 @@ export const OUTBOX_MIN_AGE_MS = 30_000;
 
 /**
  * Enqueues the signal jobs of these logs, idempotently (job id from the log id). Injected by the caller, so this
- * verb knows nothing of BullMQ: the maintenance processor passes server/jobs/enqueue.ts `enqueueSignals`.
+ * verb knows nothing of BullMQ: the maintenance processor passes server/jobs/enqueue.ts `reviveSignals`, which
+ * also retries a log's job that failed for good (a plain add under its id would be ignored).
  */
 export type EnqueueSignals = (webhookLogIds: number[]) => Promise<void>;
 
