@@ -11,12 +11,14 @@ import { enqueueReplayJob } from './jobs/dead-letters.ts';
 import { createSignalEnqueuer, enqueueApprovedSignal, enqueuePoll, enqueueSubmits } from './jobs/enqueue.ts';
 import { closeQueues, createQueues } from './jobs/queue-factory.ts';
 import { QUEUE_CONFIGS } from './jobs/queues/index.ts';
-import { enqueueReconcileNow, reconcileSchedules } from './jobs/schedulers.ts';
+import { enqueueReconcileNow, reconcileSchedules, sessionSchedules } from './jobs/schedulers.ts';
 import { env } from './lib/env.ts';
 import { createLifecycle, handleShutdownSignals, runShutdown } from './lib/lifecycle.ts';
 import { logger } from './lib/logger.ts';
 import { installProcessGuards } from './lib/process-guards.ts';
 import { warmSanitizer } from './lib/sanitize.ts';
+import { setEventSink } from './services/events/publish.ts';
+import { redisEventSink } from './services/events/redis-sink.ts';
 
 const startedAt = performance.now();
 installProcessGuards(logger);
@@ -25,6 +27,8 @@ const lifecycle = createLifecycle();
 const database = createDatabase({ url: env.DATABASE_URL, poolSize: env.DB_POOL_SIZE, queueLimit: env.DB_QUEUE_LIMIT });
 const redis = createRedis(env.REDIS_URL, 'producer', logger);
 const brokers = new BrokerRegistry();
+// Real-time events this process produces (webhook receipts, cancellations) go to the users' Redis streams.
+setEventSink(redisEventSink(redis, logger));
 // Producer queues on the fail-fast connection: an add during a Redis outage rejects at once (PITFALLS trap 3).
 const queues = createQueues(QUEUE_CONFIGS, redis, logger);
 const enqueueSignal = createSignalEnqueuer(queues);
@@ -44,6 +48,7 @@ const app = await buildApp({
   enqueueReplay: (queue, name, payload, jobId) => enqueueReplayJob(queues, queue, name, payload, jobId),
   enqueueReconcile: (connectionId) => enqueueReconcileNow(queues, connectionId),
   reconcileSchedules: reconcileSchedules(queues),
+  sessionSchedules: sessionSchedules(queues),
 });
 
 handleShutdownSignals(

@@ -19,7 +19,9 @@ import type { Lifecycle } from './lib/lifecycle.ts';
 import { logger as defaultLogger, type Logger, redactUrl } from './lib/logger.ts';
 import { createRateLimiters, type RateLimitConfig } from './lib/rate-limit.ts';
 import { newRequestId } from './lib/request-id.ts';
+import type { SessionSchedules } from './services/brokers/sessions/schedules.ts';
 import type { EnqueueReplay } from './services/dead-letters/replay.ts';
+import { EventHub } from './services/events/hub.ts';
 import { registerExecutionReplayHooks } from './services/orders/replay-hook.ts';
 import type { EnqueueReconcile } from './services/reconcile/request-run.ts';
 import type { ReconcileSchedules } from './services/reconcile/schedules.ts';
@@ -65,6 +67,11 @@ export interface AppDeps {
    * connection is created, changed or disconnected; without it the worker's periodic sync alone keeps them.
    */
   reconcileSchedules?: ReconcileSchedules;
+  /**
+   * The per-connection session-upkeep schedulers (server/jobs/schedulers.ts sessionSchedules), kept in step the same
+   * way; without it the worker's periodic sync alone keeps them.
+   */
+  sessionSchedules?: SessionSchedules;
   /** Ingestion settings (server/services/webhooks/ingest.ts); tests shorten the dedup window or move the clock. */
   ingest?: { dedupWindowS?: number; now?: () => number };
 }
@@ -128,14 +135,24 @@ export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Pr
   registerHealthRoutes(app, deps);
   await registerTradingViewRoute(app, deps, log);
   wireStrategyCache(app, deps.redis, log);
+  const eventHub = new EventHub(deps.redis, log);
+  // Before the server closes (it waits for open responses): open event streams end with a retryable error, so their
+  // clients reconnect to another instance and resume.
+  app.addHook('preClose', async () => eventHub.close());
 
   await app.register(fastifyTRPCPlugin, {
     prefix: TRPC_PREFIX,
     trpcOptions: {
       router: options.router ?? appRouter,
-      createContext: createContextFactory(deps, rateLimiters),
+      createContext: createContextFactory(deps, rateLimiters, eventHub),
       maxBatchSize: env.TRPC_MAX_BATCH_SIZE,
-      responseMeta: retryAfterResponseMeta,
+      responseMeta: (opts) => {
+        const meta = retryAfterResponseMeta(opts);
+        // An event stream's connection is not reused once the stream ends (shutdown, an expired token): the client's
+        // reconnection opens a new one, which a closing instance refuses so it goes elsewhere, instead of meeting a
+        // 503 on the old socket, which an EventSource takes as final.
+        return opts.type === 'subscription' ? { headers: { ...meta.headers, connection: 'close' } } : meta;
+      },
     },
   } satisfies FastifyTRPCPluginOptions<AnyRouter>);
 

@@ -15,6 +15,7 @@ import { maintenanceProcessor } from './jobs/processors/maintenance.ts';
 import { notifyProcessor } from './jobs/processors/notify.ts';
 import { orderStatusProcessor, ordersProcessor } from './jobs/processors/orders.ts';
 import { reconcileProcessor } from './jobs/processors/reconcile.ts';
+import { sessionsProcessor } from './jobs/processors/sessions.ts';
 import { signalsProcessor } from './jobs/processors/signals.ts';
 import { closeQueues, createQueues, createWorker, type QueueConfig } from './jobs/queue-factory.ts';
 import {
@@ -25,6 +26,7 @@ import {
   ordersQueue,
   QUEUE_CONFIGS,
   reconcileQueue,
+  sessionsQueue,
   signalsQueue,
 } from './jobs/queues/index.ts';
 import { registerSchedulers } from './jobs/schedulers.ts';
@@ -32,6 +34,8 @@ import { env } from './lib/env.ts';
 import { createLifecycle, handleShutdownSignals, runShutdown } from './lib/lifecycle.ts';
 import { logger } from './lib/logger.ts';
 import { installProcessGuards } from './lib/process-guards.ts';
+import { setEventSink } from './services/events/publish.ts';
+import { redisEventSink } from './services/events/redis-sink.ts';
 import { registerExecutionReplayHooks } from './services/orders/replay-hook.ts';
 
 installProcessGuards(logger);
@@ -45,6 +49,8 @@ const workerRedis = createRedis(env.REDIS_URL, 'worker', logger);
 const producerRedis = createRedis(env.REDIS_URL, 'producer', logger);
 
 const queues = createQueues(QUEUE_CONFIGS, producerRedis, logger);
+// Real-time events of orders and notifications go to the users' Redis streams, which every api process reads.
+setEventSink(redisEventSink(producerRedis, logger));
 // One registry per process: breakers, pacing and broker sessions are shared by every job it runs.
 const brokers = new BrokerRegistry();
 // A job of any queue given up on is handed to the dead-letter recorder (the recorder's own queue excepted).
@@ -61,6 +67,8 @@ const workers = [
   startWorker(deadLettersQueue, deadLettersProcessor({ database, log: logger, queues })),
   // Reconciliation runs per connection and the sync of their schedulers with the database.
   startWorker(reconcileQueue, reconcileProcessor({ database, log: logger, registry: brokers, queues })),
+  // Broker-session upkeep per connection (renewals, tickles, key checks) and the sync of their schedulers.
+  startWorker(sessionsQueue, sessionsProcessor({ database, log: logger, registry: brokers, queues })),
   // Channel deliveries and the notification outbox sweep; the processor holds this process's channel breakers.
   startWorker(notifyQueue, notifyProcessor({ database, log: logger, queues })),
 ];

@@ -37,7 +37,8 @@ export const JOB_PAYLOADS = {
   // One scheduler per connection that needs reconciling (`reconcile-<id>`), plus the step that keeps that set in
   // line with the database.
   reconcile: { 'reconcile-connection': z.object({ connectionId: idSchema }).strict(), 'sync-schedulers': noData },
-  sessions: { 'refresh-session': z.object({ connectionId: idSchema }).strict() },
+  // One scheduler per live connection (`session-<id>`), plus the step that keeps that set in line with the database.
+  sessions: { 'refresh-session': z.object({ connectionId: idSchema }).strict(), 'sync-schedulers': noData },
   // One delivery per notification and channel, so a failing channel is retried without re-sending to the others;
   // job id deliveryJobId. The scheduled dispatch fans undispatched notifications out into those deliveries.
   notify: {

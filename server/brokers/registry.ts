@@ -89,6 +89,12 @@ export class BrokerRegistry {
     this.#timer.unref();
   }
 
+  /** The adapter already built for this connection's credentials version, if any (no credentials needed to ask). */
+  cached(connectionId: number, version: string): GuardedAdapter | undefined {
+    const entry = this.#entries.get(connectionId);
+    return entry?.version === version ? entry.adapter : undefined;
+  }
+
   forConnection(spec: ConnectionSpec): GuardedAdapter {
     const cached = this.#entries.get(spec.id);
     if (cached?.version === spec.version) return cached.adapter;

@@ -156,6 +156,23 @@ export function enqueueSubmits(queues: Pick<Queues, 'orders'>, orderIds: number[
   );
 }
 
+/**
+ * The submit job of an order whose inline submission by its signal job failed for a reason worth retrying: it runs
+ * after the orders queue's first backoff and has one attempt fewer, so the order gets the queue's attempts in all.
+ */
+export async function enqueueSubmitRetry(queues: Pick<Queues, 'orders'>, orderId: number): Promise<void> {
+  // The queue's own options (tests shorten its backoff).
+  const { attempts = 1, backoff } = queues.orders.defaultJobOptions;
+  const delay = typeof backoff === 'number' ? backoff : (backoff?.delay ?? 0);
+  const payload = validPayload(queues.orders.name, 'submit-order', { orderId });
+  await connected(queues.orders);
+  await queues.orders.add('submit-order', payload as { orderId: number }, {
+    jobId: orderJobId(orderId),
+    delay,
+    attempts: Math.max(1, attempts - 1),
+  });
+}
+
 /** The next status poll of an order, `delayMs` from now. */
 export async function enqueuePoll(
   queues: Pick<Queues, 'order-status'>,

@@ -6,6 +6,7 @@ import type { JobsOptions, Queue } from 'bullmq';
 import type { JobName, JobPayload } from '#shared/jobs.ts';
 import { env } from '../lib/env.ts';
 import type { Logger } from '../lib/logger.ts';
+import type { SessionIntervals, SessionSchedules } from '../services/brokers/sessions/schedules.ts';
 import type { ReconcileSchedules } from '../services/reconcile/schedules.ts';
 import { enqueue } from './enqueue.ts';
 import type { Queues } from './queue-factory.ts';
@@ -165,17 +166,78 @@ export async function enqueueReconcileNow(queues: Pick<Queues, 'reconcile'>, con
 }
 
 /**
+ * The step that keeps one `session-<id>` scheduler per live connection (services/brokers/sessions/schedules.ts),
+ * like the reconcile sync: every 30 s, not retried, its first run at start-up repairing what a crash left behind.
+ */
+export async function upsertSessionSync(queues: Pick<Queues, 'sessions'>): Promise<void> {
+  await queues.sessions.upsertJobScheduler(
+    'sync-schedulers',
+    { every: SYNC_RECONCILE_EVERY_MS },
+    { name: 'sync-schedulers', data: {}, opts: { attempts: 1 } },
+  );
+}
+
+const SESSION_PREFIX = 'session-';
+
+/** The scheduler id of a connection's session upkeep. */
+export function sessionSchedulerId(connectionId: number): string {
+  return `${SESSION_PREFIX}${connectionId}`;
+}
+
+export function sessionIntervalsFromEnv(): SessionIntervals {
+  return {
+    alpaca: env.ALPACA_SESSION_INTERVAL_S * 1_000,
+    tradovate: env.TRADOVATE_SESSION_INTERVAL_S * 1_000,
+    ibkr: env.IBKR_SESSION_INTERVAL_S * 1_000,
+  };
+}
+
+/** A connection's session upkeep every `everyMs`, in its own slot of the interval (as reconcileSchedules). */
+export function sessionSchedules(
+  queues: Pick<Queues, 'sessions'>,
+  intervals: SessionIntervals = sessionIntervalsFromEnv(),
+): SessionSchedules {
+  return {
+    intervals,
+    async upsert(connectionId, everyMs) {
+      await ready(queues.sessions);
+      await queues.sessions.upsertJobScheduler(
+        sessionSchedulerId(connectionId),
+        { every: everyMs, offset: reconcileOffsetMs(connectionId, everyMs) },
+        { name: 'refresh-session', data: { connectionId } },
+      );
+    },
+    async remove(connectionId) {
+      await ready(queues.sessions);
+      await queues.sessions.removeJobScheduler(sessionSchedulerId(connectionId));
+    },
+    async list() {
+      await ready(queues.sessions);
+      const schedulers = await queues.sessions.getJobSchedulers(0, -1);
+      return schedulers.flatMap((scheduler) => {
+        const id = scheduler.id ?? scheduler.key;
+        if (!id.startsWith(SESSION_PREFIX)) return [];
+        const connectionId = Number(id.slice(SESSION_PREFIX.length));
+        if (!Number.isSafeInteger(connectionId) || connectionId <= 0) return [];
+        return [{ connectionId, everyMs: scheduler.every ?? null }];
+      });
+    },
+  };
+}
+
+/**
  * Redis may still be coming up when the worker starts, so registration retries (1 s more per attempt, at most
  * 10 s apart) until it succeeds or `stopping()` turns true. Resolves true once registered.
  */
 export async function registerSchedulers(
-  queues: Pick<Queues, 'maintenance' | 'notify' | 'reconcile'>,
+  queues: Pick<Queues, 'maintenance' | 'notify' | 'reconcile' | 'sessions'>,
   options: { log: Logger; stopping: () => boolean },
 ): Promise<boolean> {
   for (let attempt = 1; !options.stopping(); attempt++) {
     try {
       await upsertSchedulers(queues);
       await upsertReconcileSync(queues);
+      await upsertSessionSync(queues);
       return true;
     } catch (err) {
       options.log.warn({ err, attempt }, 'could not register job schedulers yet; retrying');

@@ -110,12 +110,21 @@ const envObject = z.object({
   IBKR_GATEWAY_URL: httpUrl.default('https://localhost:5000/v1/api'),
   DEDUP_WINDOW_S: positiveInt.max(86_400).default(10),
   RECONCILE_INTERVAL_S: positiveInt.min(5).default(60),
+  // Session upkeep per connection. Alpaca keys do not expire: a periodic account read notices revoked keys.
+  ALPACA_SESSION_INTERVAL_S: positiveInt.min(5).max(3_600).default(300),
+  // Tradovate tokens are renewed 15 min before expiry by the check that falls inside that window: keep it well under.
+  TRADOVATE_SESSION_INTERVAL_S: positiveInt.min(5).max(600).default(60),
+  // The IBKR gateway drops a session idle for ~5 min: tickle (and read its auth status) well within that.
+  IBKR_SESSION_INTERVAL_S: positiveInt.min(5).max(240).default(60),
   SLOW_QUERY_MS: positiveInt.default(200),
   DLQ_RETENTION_DAYS: positiveInt.default(30),
   // Lets notification channels target http:// URLs and private, loopback or link-local addresses (tests, local fakes).
   ALLOW_PRIVATE_NOTIFY_TARGETS: bool.default(false),
   // Base of the Telegram Bot API (`<base>/bot<token>/sendMessage`); tests point it at a local receiver.
   TELEGRAM_API_URL: httpUrl.default('https://api.telegram.org'),
+  // notifications.onEvent: events kept per user to resume from, and how long a user's stream outlives its last event.
+  EVENT_STREAM_LENGTH: positiveInt.max(100_000).default(1_000),
+  EVENT_STREAM_TTL_S: positiveInt.default(86_400),
 });
 
 /** Every variable Fillpath reads; .env.example lists exactly these. */

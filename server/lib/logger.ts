@@ -28,12 +28,25 @@ export function redactUrl(url: string): string {
   return url.replace(WEBHOOK_TOKEN_IN_PATH, '$1[redacted]').replace(TOKEN_IN_QUERY, '$1[redacted]');
 }
 
+/**
+ * Secret-named fields scrubbed at any depth. pino runs this before the serializers, so the request and the reply are
+ * left to theirs (which keep only safe fields): a copy of either would keep its own fields only, losing the method,
+ * URL and status, which are getters.
+ */
+function scrubLogObject(object: Record<string, unknown>): Record<string, unknown> {
+  const { req, res, ...rest } = object;
+  const scrubbed = scrubSecrets(rest) as Record<string, unknown>;
+  if (req !== undefined) scrubbed.req = req;
+  if (res !== undefined) scrubbed.res = res;
+  return scrubbed;
+}
+
 export function loggerOptions(overrides: LoggerOptions = {}): LoggerOptions {
   return {
     level: env.LOG_LEVEL,
     base: { service: 'fillpath' },
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
-    formatters: { log: (object) => scrubSecrets(object) as Record<string, unknown> },
+    formatters: { log: scrubLogObject },
     serializers: {
       err: scrubError,
       req: (req: { method?: string; url?: string; id?: string; ip?: string }) => ({
@@ -42,6 +55,7 @@ export function loggerOptions(overrides: LoggerOptions = {}): LoggerOptions {
         id: req.id,
         ip: req.ip,
       }),
+      res: (res: { statusCode?: number }) => ({ statusCode: res.statusCode }),
     },
     ...(env.LOG_PRETTY && !env.LOG_FILE
       ? { transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l' } } }

@@ -1,18 +1,23 @@
 /**
  * The tRPC context: built once per HTTP request (a batch shares it). It carries the request's logger and id, the
- * process dependencies and the caller, taken from a valid `Authorization: Bearer <access token>`.
+ * process dependencies and the caller, taken from a valid `Authorization: Bearer <access token>` or, for a
+ * subscription (an EventSource cannot send headers), from `connectionParams.token`.
  */
 import type { CreateFastifyContextOptions } from '@trpc/server/adapters/fastify';
+import { decodeJwt } from 'jose';
 import type { AppDeps } from '../app.ts';
 import type { Logger } from '../lib/logger.ts';
 import type { RateLimiters } from '../lib/rate-limit.ts';
 import { InvalidAccessToken, verifyAccessToken } from '../lib/tokens.ts';
 import type { ServiceContext } from '../services/context.ts';
+import type { EventHub } from '../services/events/hub.ts';
 
 export interface SessionUser {
   id: number;
   role: 'user' | 'admin';
   sessionFamily: string;
+  /** Epoch ms when the access token expires: an event stream opened with it ends then. */
+  tokenExpiresAt: number;
 }
 
 export interface TrpcContext {
@@ -24,23 +29,38 @@ export interface TrpcContext {
   user: SessionUser | null;
   /** The app's limiters (built once per app by buildApp). */
   rateLimiters: RateLimiters;
+  /** The process's real-time event subscriptions (built once per app by buildApp). */
+  eventHub: EventHub;
 }
 
-async function callerOf(authorization: string | undefined): Promise<SessionUser | null> {
-  const match = authorization?.match(/^Bearer ([A-Za-z0-9._~+/-]+=*)$/);
-  if (!match?.[1]) return null;
+const TOKEN_SHAPE = /^[A-Za-z0-9._~+/-]+=*$/;
+
+/**
+ * The access token of the request: the bearer header, else, for a subscription only, `connectionParams.token`
+ * (httpSubscriptionLink sends connectionParams in the URL, which the request logger redacts).
+ */
+function accessTokenOf({ req, info }: CreateFastifyContextOptions): string | undefined {
+  const bearer = req.headers.authorization?.match(/^Bearer (\S+)$/)?.[1];
+  const token = bearer ?? (info.type === 'subscription' ? info.connectionParams?.token : undefined);
+  return token !== undefined && TOKEN_SHAPE.test(token) ? token : undefined;
+}
+
+async function callerOf(token: string | undefined): Promise<SessionUser | null> {
+  if (!token) return null;
   try {
-    const claims = await verifyAccessToken(match[1]);
-    return { id: claims.userId, role: claims.role, sessionFamily: claims.sessionFamily };
+    const claims = await verifyAccessToken(token);
+    const tokenExpiresAt = (decodeJwt(token).exp ?? 0) * 1000;
+    return { id: claims.userId, role: claims.role, sessionFamily: claims.sessionFamily, tokenExpiresAt };
   } catch (error) {
     if (error instanceof InvalidAccessToken) return null;
     throw error;
   }
 }
 
-export function createContextFactory(deps: AppDeps, rateLimiters: RateLimiters) {
-  return async ({ req }: CreateFastifyContextOptions): Promise<TrpcContext> => {
-    const user = await callerOf(req.headers.authorization);
+export function createContextFactory(deps: AppDeps, rateLimiters: RateLimiters, eventHub: EventHub) {
+  return async (options: CreateFastifyContextOptions): Promise<TrpcContext> => {
+    const { req } = options;
+    const user = await callerOf(accessTokenOf(options));
     return {
       deps,
       requestId: req.id,
@@ -49,6 +69,7 @@ export function createContextFactory(deps: AppDeps, rateLimiters: RateLimiters) 
       userAgent: req.headers['user-agent'],
       user,
       rateLimiters,
+      eventHub,
     };
   };
 }

@@ -27,6 +27,9 @@ const t = initTRPC
     transformer: superjson,
     // Never include stacks in answers, whatever NODE_ENV says.
     isDev: false,
+    // Subscriptions (notifications.onEvent) over SSE: a ping keeps idle streams through proxies, and a client that
+    // hears nothing, not even a ping, for 45 s reconnects (resuming after its last event).
+    sse: { ping: { enabled: true, intervalMs: 15_000 }, client: { reconnectAfterInactivityMs: 45_000 } },
     errorFormatter({ shape, error, ctx }) {
       const masked = error.code === 'INTERNAL_SERVER_ERROR';
       const zodError =

@@ -11,7 +11,7 @@ import { enqueueReplayJob } from '../../server/jobs/dead-letters.ts';
 import { createSignalEnqueuer, enqueueApprovedSignal, enqueuePoll, enqueueSubmits } from '../../server/jobs/enqueue.ts';
 import { closeQueues, createQueues, type Queues } from '../../server/jobs/queue-factory.ts';
 import { QUEUE_CONFIGS } from '../../server/jobs/queues/index.ts';
-import { enqueueReconcileNow, reconcileSchedules } from '../../server/jobs/schedulers.ts';
+import { enqueueReconcileNow, reconcileSchedules, sessionSchedules } from '../../server/jobs/schedulers.ts';
 import { env } from '../../server/lib/env.ts';
 import { createLifecycle } from '../../server/lib/lifecycle.ts';
 import { logger } from '../../server/lib/logger.ts';
@@ -59,6 +59,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     enqueueReplay: (queue, name, payload, jobId) => enqueueReplayJob(queues, queue, name, payload, jobId),
     enqueueReconcile: (connectionId) => enqueueReconcileNow(queues, connectionId),
     reconcileSchedules: reconcileSchedules(queues),
+    sessionSchedules: sessionSchedules(queues),
     ingest: options.ingest,
   };
   // Every test signs its users up from 127.0.0.1, far more than the production sign-up budget per address allows.

@@ -1,6 +1,6 @@
 import type { Logger } from '../../lib/logger.ts';
 import { pollOrder } from '../../services/execution/poll-order.ts';
-import { submitOrder } from '../../services/execution/submit-order.ts';
+import { submitOrder } from '../../services/execution/send-order.ts';
 import { orderStatusQueue } from '../queues/order-status.ts';
 import { ordersQueue } from '../queues/orders.ts';
 import { defineProcessor } from '../run-processor.ts';

@@ -1,6 +1,9 @@
 import type { QueueConfig } from '../queue-factory.ts';
 
-/** One job per accepted webhook log: claim the log and turn the signal into orders (database work only). */
+/**
+ * One job per accepted webhook log: claim the log, turn the signal into orders, send them and take the broker's
+ * first word on them (a market order usually ends filled within the job).
+ */
 export const signalsQueue: QueueConfig<'signals'> = {
   name: 'signals',
   defaultJobOptions: {
@@ -17,9 +20,11 @@ export const signalsQueue: QueueConfig<'signals'> = {
     // The processor is idempotent, so a job cut off by a crashed worker runs again rather than failing after one
     // stall (BullMQ's default); the outbox sweep revives the rare one that still fails this way.
     maxStalledCount: 3,
-    // Each job holds one pooled MySQL connection at a time; stay below DB_POOL_SIZE (default 10).
-    concurrency: 8,
-    // Database work only (broker calls run on the orders queue), so the 30 s default leaves a wide margin.
-    lockDuration: 30_000,
+    // Each job holds one pooled MySQL connection at a time, and only while it talks to MySQL: part of its time goes
+    // to the broker, so more jobs than DB_POOL_SIZE (default 10) share the pool without waiting long.
+    concurrency: 16,
+    // Two or three broker calls (10 s timeout each, pacing waits included) after the database work: a live job is
+    // never taken for stalled.
+    lockDuration: 60_000,
   },
 };

@@ -1,6 +1,6 @@
 /**
  * A connection's broker adapter: the row (owner-scoped for traders, by id for system jobs), its decrypted
- * credentials, and the registry's guarded adapter for it. Credentials live only for the call that opens them.
+ * credentials, and the registry's guarded adapter for it (built once per credentials version).
  */
 import { and, eq } from 'drizzle-orm';
 import { brokerConnections } from '#drizzle/schema/broker_connections.ts';
@@ -42,14 +42,25 @@ export async function openConnectionAdapter(
   const [row] = await ctx.db.select(columns).from(brokerConnections).where(scope);
   if (!row) throw new NotFound('Broker connection');
   const { credentialsEnc, ...connection } = row;
-  const credentials = openCredentials(row.broker, row.id, credentialsEnc);
-  const adapter = registry.forConnection({
-    id: row.id,
-    broker: row.broker,
-    environment: row.environment,
-    credentials,
-    // New credentials (or a re-encryption) yield a fresh adapter; a status or name change keeps the live session.
-    version: sha256Hex(credentialsEnc),
-  });
-  return { connection, adapter };
+  return { connection, adapter: adapterForConnection(registry, row) };
+}
+
+/** The registry's adapter for a connection row already read (with its sealed credentials). */
+export function adapterForConnection(
+  registry: BrokerRegistry,
+  row: Pick<typeof brokerConnections.$inferSelect, 'id' | 'broker' | 'environment' | 'credentialsEnc'>,
+): GuardedAdapter {
+  // New credentials (or a re-encryption) yield a fresh adapter; a status or name change keeps the live session.
+  const version = sha256Hex(row.credentialsEnc);
+  // Credentials are decrypted only to build an adapter, not on every call through one.
+  return (
+    registry.cached(row.id, version) ??
+    registry.forConnection({
+      id: row.id,
+      broker: row.broker,
+      environment: row.environment,
+      credentials: openCredentials(row.broker, row.id, row.credentialsEnc),
+      version,
+    })
+  );
 }

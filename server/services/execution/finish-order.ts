@@ -12,6 +12,7 @@ import { type OrderStatus, TERMINAL_ORDER_STATUSES } from '#shared/enums.ts';
 import type { Database } from '../../db/client.ts';
 import type { DbOrTx, Transaction } from '../../db/transaction.ts';
 import type { ServiceContext } from '../context.ts';
+import { announceOrder } from '../events/publish.ts';
 import { createNotification } from '../notifications/create.ts';
 import { canonical } from './position-math.ts';
 import type { RecordFillResult } from './record-fill.ts';
@@ -85,6 +86,7 @@ export async function finishOrder(
     return true;
   });
   if (ended) ctx.log.info({ orderId, status: end.status }, 'order ended');
+  if (ended) announceOrder(ctx, deps.db, orderId);
   return ended;
 }
 
@@ -93,11 +95,11 @@ export async function finishOrder(
  * notification and, once filled, the log's final status. A crash after the commit therefore loses neither.
  */
 export async function bookFillEffects(tx: Transaction, result: RecordFillResult): Promise<void> {
-  if (!result.recorded) return;
-  const order = await describe(tx, result.orderId);
+  const order = result.order;
+  if (!result.recorded || !order) return;
   const filled = result.orderStatus === 'filled';
   const what = `${order.side === 'buy' ? 'Bought' : 'Sold'} ${canonical(order.filledQty)} of ${canonical(order.quantity)} ${order.brokerSymbol}`;
-  const price = order.avgFillPrice ? ` at ${canonical(order.avgFillPrice)}` : '';
+  const price = ` at ${canonical(order.avgFillPrice)}`;
   const pnl = result.realizedPnl ? `; trade closed with P&L ${canonical(result.realizedPnl)}` : '';
   await createNotification(tx, {
     userId: order.userId,

@@ -11,6 +11,7 @@ import type { Signal, StopLoss, TakeProfit } from '#shared/schemas/signal.ts';
 import type { PlannedLeg } from './plan.ts';
 
 export type OrderInsert = typeof brokerOrders.$inferInsert;
+type OrderRow = typeof brokerOrders.$inferSelect;
 
 export interface OrderDefaults {
   defaultOrderType: OrderType;
@@ -108,5 +109,45 @@ export function orderRow(
     takeProfitPrice: opening ? terms.takeProfitPrice : null,
     stopLossPrice: opening ? terms.stopLossPrice : null,
     status: 'pending',
+  };
+}
+
+/**
+ * A row just inserted, as a read would return it (the table's defaults for what the insert left out, its client id
+ * `fp-<id>`): what the signal job sends right after its commit without reading its own orders back.
+ */
+export function insertedOrderRow(row: OrderInsert, id: number, at: Date): OrderRow {
+  return {
+    id,
+    userId: row.userId,
+    strategyId: row.strategyId,
+    brokerConnectionId: row.brokerConnectionId,
+    webhookLogId: row.webhookLogId ?? null,
+    tradeId: row.tradeId ?? null,
+    parentOrderId: row.parentOrderId ?? null,
+    clientOrderId: `fp-${id}`,
+    brokerOrderId: row.brokerOrderId ?? null,
+    symbol: row.symbol,
+    brokerSymbol: row.brokerSymbol,
+    side: row.side,
+    intent: row.intent,
+    orderType: row.orderType,
+    tif: row.tif,
+    quantity: row.quantity,
+    limitPrice: row.limitPrice ?? null,
+    stopPrice: row.stopPrice ?? null,
+    takeProfitPrice: row.takeProfitPrice ?? null,
+    stopLossPrice: row.stopLossPrice ?? null,
+    status: row.status ?? 'pending',
+    brokerStatus: row.brokerStatus ?? null,
+    filledQty: row.filledQty ?? '0',
+    avgFillPrice: row.avgFillPrice ?? null,
+    commission: row.commission ?? '0',
+    attempts: row.attempts ?? 0,
+    lastError: row.lastError ?? null,
+    submittedAt: row.submittedAt ?? null,
+    filledAt: row.filledAt ?? null,
+    createdAt: at,
+    updatedAt: at,
   };
 }

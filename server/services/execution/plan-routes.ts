@@ -12,20 +12,22 @@ import type { Signal } from '#shared/schemas/signal.ts';
 import type { Transaction } from '../../db/transaction.ts';
 import type { StrategyRow } from './execute-signal.ts';
 import { instrumentOnBroker } from './instruments.ts';
-import { type OrderInsert, orderRow, orderTerms } from './order-rows.ts';
+import { insertedOrderRow, type OrderInsert, orderRow, orderTerms } from './order-rows.ts';
 import { type PlannedLeg, planRoute } from './plan.ts';
 import {
   brokerSymbolFor,
   contradictedEntries,
   type ExecutionRoute,
   effectivePosition,
+  type PositionBook,
+  readPositionBook,
   workingBracketExits,
-  workingOrders,
 } from './routes.ts';
+import type { OrderRow } from './submit-order.ts';
 
 /** `cancels` of an `orders` outcome: working entries the signal contradicts, cancelled before its orders go out. */
 export type RouteOutcome = { connectionId: number; symbol: string | null } & (
-  | { kind: 'orders'; orderIds: number[]; cancels: number[]; note?: string }
+  | { kind: 'orders'; orderIds: number[]; rows: OrderRow[]; cancels: number[]; note?: string }
   | { kind: 'cancel'; orderIds: number[] }
   | { kind: 'ignored'; reason: ExecutionIgnoreReason; message: string }
   | { kind: 'rejected'; code: ExecutionRejectionCode; message: string }
@@ -80,12 +82,13 @@ async function planOne(tx: Transaction, input: PlanRoutesInput, route: Execution
   if (blocked) return { ...base, kind: 'rejected', ...blocked };
 
   const key = { strategyId: strategy.id, connectionId: route.connectionId, symbol };
-  if (signal.action === 'cancel') return cancelOutcome(tx, base, key);
+  const book = await readPositionBook(tx, key);
+  if (signal.action === 'cancel') return cancelOutcome(base, key, book);
   const instrument = await instrumentOnBroker(tx, route.broker, symbol);
-  const contradicted = await contradictedEntries(tx, key, signal);
+  const contradicted = contradictedEntries(book, signal);
   const plan = planRoute({
     signal,
-    position: await effectivePosition(tx, key, contradicted),
+    position: effectivePosition(book, contradicted),
     rules: strategy,
     sizing: strategy,
     routeMultiplier: route.quantityMultiplier,
@@ -93,7 +96,7 @@ async function planOne(tx: Transaction, input: PlanRoutesInput, route: Execution
     equity: input.equity.get(route.connectionId),
     symbol,
   });
-  if (plan.kind === 'cancel') return cancelOutcome(tx, base, key);
+  if (plan.kind === 'cancel') return cancelOutcome(base, key, book);
   // Nothing filled to close (or to reverse from), but the entries the signal contradicts still go.
   if (plan.kind === 'ignored' && contradicted.length > 0) return { ...base, kind: 'cancel', orderIds: contradicted };
   if (plan.kind === 'ignored') return { ...base, kind: 'ignored', reason: plan.reason, message: plan.message };
@@ -111,31 +114,34 @@ async function planOne(tx: Transaction, input: PlanRoutesInput, route: Execution
     brokerSymbol: symbol,
   };
   const orderIds: number[] = [];
+  const rows: OrderRow[] = [];
+  const now = new Date();
   for (const leg of plan.legs) {
     // A reversal's opening leg waits for its closing leg: it names it as parent.
     const row: OrderInsert = { ...orderRow(common, leg, terms), parentOrderId: orderIds[0] ?? null };
     const [inserted] = await tx.insert(brokerOrders).values(row).$returningId();
     if (!inserted) throw new Error('order insert returned no id');
     orderIds.push(inserted.id);
+    rows.push(insertedOrderRow(row, inserted.id, now));
   }
   await tx
     .update(brokerOrders)
     .set({ clientOrderId: sql`CONCAT('fp-', ${brokerOrders.id})` })
     .where(inArray(brokerOrders.id, orderIds));
   const closes = plan.legs.some((leg) => CLOSING_INTENTS.has(leg.intent));
-  const cancels = closes ? [...contradicted, ...(await workingBracketExits(tx, key))] : contradicted;
-  return { ...base, kind: 'orders', orderIds, cancels, ...(plan.note ? { note: plan.note } : {}) };
+  const cancels = closes ? [...contradicted, ...workingBracketExits(book)] : contradicted;
+  return { ...base, kind: 'orders', orderIds, rows, cancels, ...(plan.note ? { note: plan.note } : {}) };
 }
 
 /** Legs that take away from the position. */
 const CLOSING_INTENTS = new Set<PlannedLeg['intent']>(['close', 'reduce', 'reverse_close']);
 
-async function cancelOutcome(
-  tx: Transaction,
+function cancelOutcome(
   base: { connectionId: number; symbol: string | null },
   key: { strategyId: number; connectionId: number; symbol: string },
-): Promise<RouteOutcome> {
-  const working = await workingOrders(tx, key);
+  book: PositionBook,
+): RouteOutcome {
+  const working = book.working.map((order) => order.id);
   if (working.length === 0) {
     const message = `cancel: no working ${key.symbol} order of this strategy on connection ${key.connectionId}`;
     return { ...base, kind: 'ignored', reason: 'no-working-orders', message };

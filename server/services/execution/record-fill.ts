@@ -11,15 +11,16 @@ import { brokerConnections } from '#drizzle/schema/broker_connections.ts';
 import { brokerOrders } from '#drizzle/schema/broker_orders.ts';
 import { fills } from '#drizzle/schema/fills.ts';
 import { openPositions } from '#drizzle/schema/open_positions.ts';
+import { strategies } from '#drizzle/schema/strategies.ts';
 import { trades } from '#drizzle/schema/trades.ts';
 import { webhookLogs } from '#drizzle/schema/webhook_logs.ts';
-import type { OrderStatus } from '#shared/enums.ts';
+import type { Broker, OrderStatus } from '#shared/enums.ts';
 import type { BrokerFill } from '../../brokers/types.ts';
 import type { Database } from '../../db/client.ts';
 import { isDuplicateKey } from '../../db/errors.ts';
 import type { Transaction } from '../../db/transaction.ts';
 import { NotFound } from '../errors.ts';
-import { instrumentFor, instrumentOnBroker } from './instruments.ts';
+import { instrumentOnBroker } from './instruments.ts';
 import {
   applyFill,
   canonical,
@@ -43,6 +44,21 @@ export interface RecordFillResult {
   closedTradeId: number | null;
   /** Net P&L of the trade this fill closed. */
   realizedPnl: string | null;
+  /** The order after the fill, for what commits with it (notification, log); absent when nothing was recorded. */
+  order?: FilledOrderSummary;
+}
+
+export interface FilledOrderSummary {
+  id: number;
+  userId: number;
+  strategyId: number;
+  strategyName: string;
+  webhookLogId: number | null;
+  side: 'buy' | 'sell';
+  quantity: string;
+  filledQty: string;
+  avgFillPrice: string;
+  brokerSymbol: string;
 }
 
 /** Deadlock victim (1213) and lock-wait timeout (1205): nothing was written, so the whole fill can run again. */
@@ -66,7 +82,7 @@ export async function recordFill(
   fill: BrokerFill,
   effects?: FillEffects,
 ): Promise<RecordFillResult> {
-  return recordWithRetry(db, orderId, async () => fill, effects);
+  return recordWithRetry(db, orderId, { fillId: fill.brokerFillId, fill: () => fill }, effects);
 }
 
 /** What a broker that reports only running totals (Alpaca) says about an order: filled so far, at what average. */
@@ -87,33 +103,41 @@ export async function recordCumulativeFill(
   cumulative: CumulativeFill,
   effects?: FillEffects,
 ): Promise<RecordFillResult> {
+  const fillId = `cum-${canonical(cumulative.filledQty)}`;
   return recordWithRetry(
     db,
     orderId,
-    async (tx) => {
-      const [so] = await tx
-        .select({
-          quantity: sql<string>`coalesce(sum(${fills.quantity}), 0)`,
-          notional: sql<string>`coalesce(sum(${fills.quantity} * ${fills.price}), 0)`,
-        })
-        .from(fills)
-        .where(eq(fills.brokerOrderId, orderId));
-      const quantity = new Big(cumulative.filledQty).minus(so?.quantity ?? '0');
-      if (quantity.lte(0)) return null;
-      // Price of the new part: total notional at the broker's average, minus the notional already recorded.
-      const notional = new Big(cumulative.avgFillPrice).times(cumulative.filledQty).minus(so?.notional ?? '0');
-      return {
-        brokerFillId: `cum-${canonical(cumulative.filledQty)}`,
-        quantity: quantity.toFixed(),
-        price: divide(notional.toFixed(), quantity.toFixed()),
-        filledAt: cumulative.at,
-      };
+    {
+      fillId,
+      fill: (so) => {
+        const quantity = new Big(cumulative.filledQty).minus(so.quantity);
+        if (quantity.lte(0)) return null;
+        // Price of the new part: total notional at the broker's average, minus the notional already recorded.
+        const notional = new Big(cumulative.avgFillPrice).times(cumulative.filledQty).minus(so.notional);
+        return {
+          brokerFillId: fillId,
+          quantity: quantity.toFixed(),
+          price: divide(notional.toFixed(), quantity.toFixed()),
+          filledAt: cumulative.at,
+        };
+      },
     },
     effects,
   );
 }
 
-type FillSource = (tx: Transaction) => Promise<BrokerFill | null>;
+/** The fill to record, given what the order's fills add up to so far (null: nothing new). */
+interface FillSource {
+  fillId: string;
+  fill(recorded: FillTotals): BrokerFill | null;
+}
+
+/** Sums over an order's recorded fills. */
+interface FillTotals {
+  quantity: string;
+  notional: string;
+  commission: string;
+}
 
 async function recordWithRetry(
   db: Database,
@@ -143,13 +167,28 @@ async function recordWithRetry(
 }
 
 async function recordInTransaction(tx: Transaction, orderId: number, source: FillSource): Promise<RecordFillResult> {
-  const [order] = await tx.select().from(brokerOrders).where(eq(brokerOrders.id, orderId)).for('update');
+  const [order] = await tx
+    .select({
+      id: brokerOrders.id,
+      userId: brokerOrders.userId,
+      strategyId: brokerOrders.strategyId,
+      brokerConnectionId: brokerOrders.brokerConnectionId,
+      webhookLogId: brokerOrders.webhookLogId,
+      brokerSymbol: brokerOrders.brokerSymbol,
+      side: brokerOrders.side,
+      quantity: brokerOrders.quantity,
+      status: brokerOrders.status,
+    })
+    .from(brokerOrders)
+    .where(eq(brokerOrders.id, orderId))
+    .for('update');
   if (!order) throw new NotFound('order');
-  const fill = await source(tx);
+  // Every recorder holds the order lock here, so this look at the order's fills is final, and a duplicate waits for
+  // no position lock.
+  const before = await orderFillsAndNames(tx, order, source.fillId);
+  if (before.alreadyRecorded) throw new AlreadyRecorded();
+  const fill = source.fill(before.totals);
   if (!fill) throw new AlreadyRecorded();
-  const byFillId = and(eq(fills.brokerOrderId, orderId), eq(fills.brokerFillId, fill.brokerFillId));
-  // Every recorder holds the order lock here, so this check is final and a duplicate waits for no position lock.
-  if ((await tx.select({ id: fills.id }).from(fills).where(byFillId)).length > 0) throw new AlreadyRecorded();
 
   const key = and(
     eq(openPositions.strategyId, order.strategyId),
@@ -169,7 +208,16 @@ async function recordInTransaction(tx: Transaction, orderId: number, source: Fil
       openedAt: new Date(),
     })
     .onDuplicateKeyUpdate({ set: { id: sql`id` } });
-  const [row] = await tx.select().from(openPositions).where(key).for('update');
+  const [row] = await tx
+    .select({
+      id: openPositions.id,
+      side: openPositions.side,
+      quantity: openPositions.quantity,
+      avgEntryPrice: openPositions.avgEntryPrice,
+    })
+    .from(openPositions)
+    .where(key)
+    .for('update');
   if (!row) throw new Error('position row vanished after it was ensured');
 
   const input: FillInput = {
@@ -197,7 +245,16 @@ async function recordInTransaction(tx: Transaction, orderId: number, source: Fil
   // trades_strategy_id_status_idx, narrowed to the connection and symbol. Soft-deleted rows are included on purpose:
   // hiding a trade from the trader does not close the position at the broker, and its books must go on.
   const [open] = await tx
-    .select()
+    .select({
+      id: trades.id,
+      side: trades.side,
+      quantity: trades.quantity,
+      entryPrice: trades.entryPrice,
+      exitPrice: trades.exitPrice,
+      pnl: trades.pnl,
+      fees: trades.fees,
+      entryDate: trades.entryDate,
+    })
     .from(trades)
     .where(
       and(
@@ -212,7 +269,7 @@ async function recordInTransaction(tx: Transaction, orderId: number, source: Fil
     .for('update');
   const held = row.side === 'short' ? `-${row.quantity}` : row.quantity;
   const position = { quantity: canonical(held), avgEntryPrice: canonical(row.avgEntryPrice) };
-  const { multiplier } = await specFor(tx, order);
+  const { multiplier } = await instrumentOnBroker(tx, before.broker, order.brokerSymbol);
   const effect = applyFill(position, open ? fromStoredTrade(open, position.quantity) : null, input, multiplier);
 
   const after = toStored(effect.position.quantity);
@@ -264,15 +321,12 @@ async function recordInTransaction(tx: Transaction, orderId: number, source: Fil
   // The trade this fill belongs to: the one it opened, else the one it added to, reduced or closed.
   const tradeId = openedTradeId ?? open?.id ?? null;
 
-  const [totals] = await tx
-    .select({
-      quantity: sql<string>`coalesce(sum(${fills.quantity}), 0)`,
-      notional: sql<string>`coalesce(sum(${fills.quantity} * ${fills.price}), 0)`,
-      commission: sql<string>`coalesce(sum(${fills.commission}), 0)`,
-    })
-    .from(fills)
-    .where(eq(fills.brokerOrderId, orderId));
-  if (!totals) throw new Error('fill totals query returned no row');
+  // The order's fill sums with this fill added: what SUM over its rows now gives (they are exact decimals).
+  const totals = {
+    quantity: new Big(before.totals.quantity).plus(input.quantity).toFixed(),
+    notional: new Big(before.totals.notional).plus(new Big(input.quantity).times(input.price)).toFixed(),
+    commission: new Big(before.totals.commission).plus(input.commission).toFixed(),
+  };
   const filledQty = canonical(totals.quantity);
   const completes = order.status !== 'filled' && isAtLeast(filledQty, order.quantity);
   const status: OrderStatus =
@@ -310,18 +364,50 @@ async function recordInTransaction(tx: Transaction, orderId: number, source: Fil
     openedTradeId,
     closedTradeId,
     realizedPnl: effect.closedTrade ? toStored(effect.closedTrade.pnl) : null,
+    order: {
+      id: order.id,
+      userId: order.userId,
+      strategyId: order.strategyId,
+      strategyName: before.strategyName,
+      webhookLogId: order.webhookLogId,
+      side: order.side,
+      quantity: order.quantity,
+      filledQty: toStored(filledQty),
+      avgFillPrice: toStored(divide(totals.notional, filledQty)),
+      brokerSymbol: order.brokerSymbol,
+    },
   };
 }
 
-/** The contract of the order's symbol on its connection's broker (instrumentOnBroker). */
-async function specFor(tx: Transaction, order: { brokerConnectionId: number; brokerSymbol: string }) {
-  const [connection] = await tx
-    .select({ broker: brokerConnections.broker })
-    .from(brokerConnections)
-    .where(eq(brokerConnections.id, order.brokerConnectionId));
-  return connection
-    ? instrumentOnBroker(tx, connection.broker, order.brokerSymbol)
-    : instrumentFor(tx, order.brokerSymbol);
+/**
+ * In one read (plain, no lock): the order's fill sums, whether `fillId` is among its fills, and the names the books
+ * and the trader's notification need: the connection's broker (the contract's multiplier) and the strategy's name.
+ */
+async function orderFillsAndNames(
+  tx: Transaction,
+  order: { id: number; brokerConnectionId: number; strategyId: number },
+  fillId: string,
+) {
+  const [row] = await tx
+    .select({
+      quantity: sql<string>`coalesce(sum(${fills.quantity}), 0)`,
+      notional: sql<string>`coalesce(sum(${fills.quantity} * ${fills.price}), 0)`,
+      commission: sql<string>`coalesce(sum(${fills.commission}), 0)`,
+      alreadyRecorded: sql<number>`coalesce(max(${fills.brokerFillId} = ${fillId}), 0)`,
+      broker: sql<Broker | null>`(SELECT ${brokerConnections.broker} FROM ${brokerConnections} WHERE ${brokerConnections.id} = ${order.brokerConnectionId})`,
+      strategyName: sql<
+        string | null
+      >`(SELECT ${strategies.name} FROM ${strategies} WHERE ${strategies.id} = ${order.strategyId})`,
+    })
+    .from(fills)
+    .where(eq(fills.brokerOrderId, order.id));
+  if (!row?.broker) throw new NotFound('order connection');
+  return {
+    totals: { quantity: row.quantity, notional: row.notional, commission: row.commission },
+    alreadyRecorded: Number(row.alreadyRecorded) === 1,
+    broker: row.broker,
+    strategyName: row.strategyName ?? '',
+  };
 }
 
 async function currentState(db: Database, orderId: number): Promise<RecordFillResult> {

@@ -3,7 +3,7 @@
  * lowest priority first, and the broker symbol each connection trades for the alert's ticker.
  */
 import { Big } from 'big.js';
-import { and, asc, eq, inArray, ne, notInArray, type SQL, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, sql } from 'drizzle-orm';
 import { brokerConnections } from '#drizzle/schema/broker_connections.ts';
 import { brokerOrders } from '#drizzle/schema/broker_orders.ts';
 import { openPositions } from '#drizzle/schema/open_positions.ts';
@@ -21,6 +21,8 @@ export interface ExecutionRoute {
   connectionStatus: ConnectionStatus;
   quantityMultiplier: string;
   symbolMap: Record<string, string> | null;
+  /** The connection's sealed credentials: the job sends the signal's orders through them without reading them again. */
+  credentialsEnc: string;
 }
 
 export async function loadRoutes(db: DbOrTx, strategyId: number): Promise<ExecutionRoute[]> {
@@ -33,6 +35,7 @@ export async function loadRoutes(db: DbOrTx, strategyId: number): Promise<Execut
       connectionStatus: brokerConnections.status,
       quantityMultiplier: routingRules.quantityMultiplier,
       symbolMap: routingRules.symbolMap,
+      credentialsEnc: brokerConnections.credentialsEnc,
     })
     .from(routingRules)
     .innerJoin(brokerConnections, eq(brokerConnections.id, routingRules.brokerConnectionId))
@@ -67,37 +70,28 @@ export interface PositionKey {
   symbol: string;
 }
 
-/** The strategy's working orders on this connection and symbol (serves broker_orders' strategy index). */
-function workingOn(key: PositionKey): SQL | undefined {
-  return and(
-    eq(brokerOrders.strategyId, key.strategyId),
-    eq(brokerOrders.brokerConnectionId, key.connectionId),
-    eq(brokerOrders.brokerSymbol, key.symbol),
-    inArray(brokerOrders.status, [...WORKING_ORDER_STATUSES]),
-  );
+/** A working order as the planner sees it. */
+export interface WorkingOrder {
+  id: number;
+  side: 'buy' | 'sell';
+  intent: OrderIntent;
+  quantity: string;
+  filledQty: string;
 }
 
-/** Ids of the working orders on `key` that also match `where`. */
-async function workingOrderIds(db: DbOrTx, key: PositionKey, where?: SQL): Promise<number[]> {
-  const rows = await db
-    .select({ id: brokerOrders.id })
-    .from(brokerOrders)
-    .where(and(workingOn(key), where));
-  return rows.map((row) => row.id);
-}
-
-/** Every working order on `key` (the `cancel` signal). */
-export function workingOrders(db: DbOrTx, key: PositionKey): Promise<number[]> {
-  return workingOrderIds(db, key);
+/** What a signal on one key is planned against: the position its fills made, and the strategy's working orders. */
+export interface PositionBook {
+  /** Signed (negative = short). */
+  held: string;
+  working: WorkingOrder[];
 }
 
 /**
- * The position a new signal is planned against, signed: what fills made it, plus what the strategy's working orders
- * on this connection and symbol will still add or remove (quantity − filled), except the orders in `without` (those
- * the signal cancels). Read in the caller's transaction after it locked the strategy, so signals of one strategy are
- * planned one after the other and see each other's orders.
+ * Read in the caller's transaction after it locked the strategy, so signals of one strategy are planned one after
+ * the other and see each other's orders. Two reads: the position row, and the working orders through broker_orders'
+ * strategy index.
  */
-export async function effectivePosition(db: DbOrTx, key: PositionKey, without: number[] = []): Promise<string> {
+export async function readPositionBook(db: DbOrTx, key: PositionKey): Promise<PositionBook> {
   const [held] = await db
     .select({
       signed: sql<string>`COALESCE(SUM(CASE WHEN ${openPositions.side} = 'long' THEN ${openPositions.quantity} ELSE -${openPositions.quantity} END), 0)`,
@@ -110,20 +104,39 @@ export async function effectivePosition(db: DbOrTx, key: PositionKey, without: n
         eq(openPositions.symbol, key.symbol),
       ),
     );
-  const [working] = await db
+  const working = await db
     .select({
-      signed: sql<string>`COALESCE(SUM(CASE WHEN ${brokerOrders.side} = 'buy' THEN ${brokerOrders.quantity} - ${brokerOrders.filledQty} ELSE ${brokerOrders.filledQty} - ${brokerOrders.quantity} END), 0)`,
+      id: brokerOrders.id,
+      side: brokerOrders.side,
+      intent: brokerOrders.intent,
+      quantity: brokerOrders.quantity,
+      filledQty: brokerOrders.filledQty,
     })
     .from(brokerOrders)
     .where(
       and(
-        workingOn(key),
-        // Bracket exits are one-cancels-other alternatives that close the position: they do not add to it.
-        ne(brokerOrders.intent, 'bracket_exit'),
-        without.length > 0 ? notInArray(brokerOrders.id, without) : undefined,
+        eq(brokerOrders.strategyId, key.strategyId),
+        eq(brokerOrders.brokerConnectionId, key.connectionId),
+        eq(brokerOrders.brokerSymbol, key.symbol),
+        inArray(brokerOrders.status, [...WORKING_ORDER_STATUSES]),
       ),
     );
-  return addDecimals(held?.signed ?? '0', working?.signed ?? '0');
+  return { held: held?.signed ?? '0', working };
+}
+
+/**
+ * The position a new signal is planned against, signed: what fills made it, plus what the working orders will
+ * still add or remove (quantity − filled), except the orders in `without` (those the signal cancels) and bracket
+ * exits (one-cancels-other alternatives that close the position: they do not add to it).
+ */
+export function effectivePosition(book: PositionBook, without: number[] = []): string {
+  let position = new Big(book.held);
+  for (const order of book.working) {
+    if (order.intent === 'bracket_exit' || without.includes(order.id)) continue;
+    const remaining = new Big(order.quantity).minus(order.filledQty);
+    position = order.side === 'buy' ? position.plus(remaining) : position.minus(remaining);
+  }
+  return position.toFixed();
 }
 
 const OPENING_INTENTS: OrderIntent[] = ['open', 'add', 'reverse_open'];
@@ -143,25 +156,18 @@ function contradictedSide(signal: Signal): 'buy' | 'sell' | 'any' | null {
  * closes what filled: counting a resting entry as held would sell shares not bought yet, and leave a strategy that
  * never shorts short at the broker while the entry rests.
  */
-export async function contradictedEntries(db: DbOrTx, key: PositionKey, signal: Signal): Promise<number[]> {
+export function contradictedEntries(book: PositionBook, signal: Signal): number[] {
   const side = contradictedSide(signal);
   if (side === null) return [];
-  return workingOrderIds(
-    db,
-    key,
-    and(inArray(brokerOrders.intent, OPENING_INTENTS), side === 'any' ? undefined : eq(brokerOrders.side, side)),
-  );
-}
-
-function addDecimals(a: string, b: string): string {
-  // Both come from DECIMAL(20,8) sums: exact in MySQL, added here with big.js to stay exact.
-  return new Big(a).plus(new Big(b)).toFixed();
+  return book.working
+    .filter((order) => OPENING_INTENTS.includes(order.intent) && (side === 'any' || order.side === side))
+    .map((order) => order.id);
 }
 
 /**
  * The position's resting take-profit and stop-loss exits on this key. A signal that closes or reduces the position
  * cancels them: left working, they would sell again what the signal's own order already sold.
  */
-export function workingBracketExits(db: DbOrTx, key: PositionKey): Promise<number[]> {
-  return workingOrderIds(db, key, eq(brokerOrders.intent, 'bracket_exit'));
+export function workingBracketExits(book: PositionBook): number[] {
+  return book.working.filter((order) => order.intent === 'bracket_exit').map((order) => order.id);
 }

@@ -1,5 +1,6 @@
 /**
- * Submits one order to its broker (the `orders` job, id `order-<id>`), never twice (SPEC §5, BROKERS.md §5): the
+ * Submits one order to its broker (send-order.ts: the signal job for its new orders, the `orders` job, id
+ * `order-<id>`, for retries and released legs), never twice (SPEC §5, BROKERS.md §5): the
  * row is claimed `submitting` and its attempt counted before the broker is called, and any attempt after the first
  * (a retry, a crash, a replayed dead letter) first asks the broker for the client id `fp-<id>`, submitting only an
  * order the broker does not know.
@@ -17,6 +18,7 @@ import type { Database } from '../../db/client.ts';
 import { ServiceError } from '../../lib/service-error.ts';
 import type { ServiceContext } from '../context.ts';
 import { NotFound } from '../errors.ts';
+import { publishOrderUpdate } from '../events/publish.ts';
 import { finishOrder } from './finish-order.ts';
 import { canonical } from './position-math.ts';
 
@@ -36,9 +38,6 @@ export interface AttemptInfo {
 }
 
 export type OrderRow = typeof brokerOrders.$inferSelect;
-
-/** Placed and still working at the broker: followed by the status poller. */
-const AT_BROKER = new Set<string>(['submitted', 'accepted', 'partially_filled']);
 
 export async function loadOrder(db: Database, orderId: number): Promise<OrderRow> {
   const [order] = await db.select().from(brokerOrders).where(eq(brokerOrders.id, orderId));
@@ -64,45 +63,49 @@ function orderRequest(order: OrderRow): OrderRequest {
   };
 }
 
-export async function submitOrder(
+/** What one submission did: the broker's answer when it has the order, else the order's status (nothing placed). */
+export type Placement =
+  | { placed: true; status: string; answer: BrokerOrder; adapter: BrokerAdapter }
+  | { placed: false; status: string };
+
+/**
+ * Claims the order (`submitting`, attempt counted), submits it once and stores the broker's id and status. With a
+ * job, a failure is handled as that job's attempt (retry, or the order's end on the last one); without one (the
+ * signal job sending its orders itself) the error is thrown to the caller, which hands the order to a submit job.
+ */
+export async function placeOrder(
   ctx: ServiceContext,
   deps: OrderJobDeps,
-  input: { orderId: number },
-  job: AttemptInfo,
-): Promise<{ status: string }> {
-  const order = await loadOrder(deps.db, input.orderId);
-  if (AT_BROKER.has(order.status)) {
-    // A re-run after a crash between storing the broker's answer and adding the first poll: start the chain (its
-    // job id makes this a no-op when the chain exists).
-    await deps.enqueuePoll(order.id, 0, 0);
-    return { status: order.status };
-  }
-  if (order.status !== 'pending' && order.status !== 'submitting') return { status: order.status };
+  order: OrderRow,
+  job: AttemptInfo | null,
+): Promise<Placement> {
   const [claim] = await deps.db
     .update(brokerOrders)
     .set({ status: 'submitting', attempts: sql`${brokerOrders.attempts} + 1` })
     .where(and(eq(brokerOrders.id, order.id), inArray(brokerOrders.status, ['pending', 'submitting'])));
-  if (claim.affectedRows !== 1) return { status: 'claimed-elsewhere' };
+  if (claim.affectedRows !== 1) return { placed: false, status: 'claimed-elsewhere' };
 
+  let adapter: BrokerAdapter;
+  let answer: BrokerOrder;
   try {
-    const adapter = await deps.adapterFor(ctx, order.brokerConnectionId);
-    const placed = await submitOnce(adapter, orderRequest(order), { isRetry: order.attempts > 0 });
-    await deps.db
-      .update(brokerOrders)
-      .set({
-        brokerOrderId: placed.brokerOrderId,
-        brokerStatus: placed.brokerStatus,
-        status: statusAfterSubmit(placed.status),
-        submittedAt: placed.submittedAt ?? new Date(),
-        lastError: null,
-      })
-      .where(and(eq(brokerOrders.id, order.id), eq(brokerOrders.status, 'submitting')));
-    // Fills, the final status and what follows it are the poller's: one writer of fills per order.
-    await deps.enqueuePoll(order.id, 0, 0);
-    return { status: placed.status };
+    adapter = await deps.adapterFor(ctx, order.brokerConnectionId);
+    answer = await submitOnce(adapter, orderRequest(order), { isRetry: order.attempts > 0 });
   } catch (error) {
-    return handleSubmitError(ctx, deps, order, job, error);
+    if (job === null) throw error;
+    return { placed: false, ...(await handleSubmitError(ctx, deps, order, job, error)) };
   }
+  await deps.db
+    .update(brokerOrders)
+    .set({
+      brokerOrderId: answer.brokerOrderId,
+      brokerStatus: answer.brokerStatus,
+      status: statusAfterSubmit(answer.status),
+      submittedAt: answer.submittedAt ?? new Date(),
+      lastError: null,
+    })
+    .where(and(eq(brokerOrders.id, order.id), eq(brokerOrders.status, 'submitting')));
+  publishOrderUpdate({ ...order, status: statusAfterSubmit(answer.status) });
+  return { placed: true, status: answer.status, answer, adapter };
 }
 
 /**
@@ -114,7 +117,7 @@ function statusAfterSubmit(status: BrokerOrder['status']): 'submitted' | 'accept
   return status === 'pending' || status === 'submitted' ? 'submitted' : 'accepted';
 }
 
-async function handleSubmitError(
+export async function handleSubmitError(
   ctx: ServiceContext,
   deps: OrderJobDeps,
   order: OrderRow,

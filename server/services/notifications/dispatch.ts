@@ -12,10 +12,12 @@ import { and, asc, eq, inArray, isNull } from 'drizzle-orm';
 import { deadLetters } from '#drizzle/schema/dead_letters.ts';
 import { notificationChannels } from '#drizzle/schema/notification_channels.ts';
 import { notifications } from '#drizzle/schema/notifications.ts';
+import type { NotificationSeverity } from '#shared/enums.ts';
 import { idSchema } from '#shared/schemas/common.ts';
 import { notDeleted } from '../../db/soft-delete.ts';
 import type { DbOrTx } from '../../db/transaction.ts';
 import type { ServiceContext } from '../context.ts';
+import { publishNotifications } from '../events/publish.ts';
 
 export interface Delivery {
   notificationId: number;
@@ -37,6 +39,8 @@ interface PendingRow {
   id: number;
   userId: number;
   type: string;
+  severity: NotificationSeverity;
+  title: string;
   data: Record<string, unknown> | null;
   deletedAt: Date | null;
 }
@@ -72,6 +76,8 @@ export async function dispatchNotifications(
         id: notifications.id,
         userId: notifications.userId,
         type: notifications.type,
+        severity: notifications.severity,
+        title: notifications.title,
         data: notifications.data,
         deletedAt: notifications.deletedAt,
       })
@@ -94,6 +100,8 @@ export async function dispatchNotifications(
           isNull(notifications.dispatchedAt),
         ),
       );
+    // Committed, and marked so it is announced once: now the trader's open event streams hear of it.
+    publishNotifications(rows.filter((row) => row.deletedAt === null));
     dispatched += rows.length;
     enqueued += deliveries.length;
     if (rows.length < batchSize) break;

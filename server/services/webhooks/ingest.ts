@@ -6,12 +6,14 @@
  */
 import type { Redis } from 'ioredis';
 import type { WebhookSource } from '#shared/enums.ts';
+import type { WebhookEvent } from '#shared/schemas/events.ts';
 import type { SignalRejectionCode } from '#shared/schemas/signal.ts';
 import type { Database } from '../../db/client.ts';
 import type { DbOrTx } from '../../db/transaction.ts';
 import { env } from '../../lib/env.ts';
 import type { Logger } from '../../lib/logger.ts';
 import { ServiceUnavailable } from '../errors.ts';
+import { publishWebhookReceipt } from '../events/publish.ts';
 import { extractPassphrase, normalizeSignal, parseAlertBody } from '../signals/parse.ts';
 import { webhookTokenHash } from '../strategies/webhook-token.ts';
 import { dedupPlan, writeAcceptedOrDuplicate } from './dedup.ts';
@@ -169,6 +171,12 @@ async function ingest(deps: IngestDeps, input: IngestInput, log: Logger): Promis
     requestId: clip(input.requestId, 64),
     processingMs: Math.round(performance.now() - startedAt),
   });
+  // The owner's event streams hear of each logged alert once it is written. A replay writes inside the caller's
+  // transaction, which has not committed yet: its answer is its receipt.
+  const announce = (receipt: Pick<WebhookEvent, 'webhookLogId' | 'status' | 'code' | 'duplicateOf'>) => {
+    if (input.source !== 'replay')
+      publishWebhookReceipt(strategy.userId, { ...receipt, strategyId: strategy.id, source: input.source });
+  };
   const reject = async (httpStatus: number, code: SignalRejectionCode, message: string) => {
     const id = await insertLog(
       deps.db,
@@ -176,6 +184,7 @@ async function ingest(deps: IngestDeps, input: IngestInput, log: Logger): Promis
       deadline,
     );
     log.debug({ strategyId: strategy.id, webhookLogId: id, code }, 'webhook alert rejected');
+    announce({ webhookLogId: id, status: 'rejected', code, duplicateOf: null });
     return refused(httpStatus, code, message, id);
   };
 
@@ -193,12 +202,14 @@ async function ingest(deps: IngestDeps, input: IngestInput, log: Logger): Promis
     ? await deps.acceptedLogs.accept(row(), plan, deadline)
     : await writeAcceptedOrDuplicate(deps.db, row(), plan, deadline);
   if (!outcome.accepted) {
+    announce({ webhookLogId: outcome.id, status: 'duplicate', code: null, duplicateOf: outcome.duplicateOf });
     return {
       httpStatus: 200,
       body: { ok: true, id: outcome.id, status: 'duplicate', duplicateOf: outcome.duplicateOf },
     };
   }
   await enqueueAfterCommit(deps, outcome.id, log);
+  announce({ webhookLogId: outcome.id, status: 'accepted', code: null, duplicateOf: null });
   return { httpStatus: 202, body: { ok: true, id: outcome.id, status: 'accepted' } };
 }
 

@@ -27,6 +27,7 @@ import { disconnect } from '../../services/brokers/connections/disconnect.ts';
 import { getConnections } from '../../services/brokers/connections/list.ts';
 import { updateConnection } from '../../services/brokers/connections/update.ts';
 import { getBrokerPositions } from '../../services/brokers/get-positions.ts';
+import { syncConnectionSession } from '../../services/brokers/sessions/schedules.ts';
 import { testConnection } from '../../services/brokers/test-connection.ts';
 import { cancelOwnOrder } from '../../services/orders/cancel.ts';
 import { listOrders } from '../../services/orders/list.ts';
@@ -37,9 +38,10 @@ import { syncConnectionSchedule } from '../../services/reconcile/schedules.ts';
 import { serviceContext, type TrpcContext } from '../context.ts';
 import { protectedProcedure, router } from '../init.ts';
 
-/** A connection changed (created, new credentials, tested, disconnected): its reconciliation scheduler follows. */
+/** A connection changed (created, new credentials, tested, disconnected): its schedulers follow. */
 async function afterConnectionChange<T>(ctx: TrpcContext, connectionId: number, result: T): Promise<T> {
   await syncConnectionSchedule(serviceContext(ctx), ctx.deps.reconcileSchedules, connectionId);
+  await syncConnectionSession(serviceContext(ctx), ctx.deps.sessionSchedules, connectionId);
   return result;
 }
 

@@ -29,6 +29,14 @@ const ctx = (): ServiceContext => ({ db: db(), log: logger, requestId: 'equity-o
 const unreachable = {
   db: undefined as never,
   enqueueSubmit: async () => undefined,
+  retrySubmit: async () => undefined,
+  enqueuePoll: async () => undefined,
+  adapterFor: async () => {
+    throw new Error('no order is sent while the broker is unreachable');
+  },
+  adapterForRoute: () => {
+    throw new Error('no order is sent while the broker is unreachable');
+  },
   cancelOrders: async () => undefined,
   equity: {
     equityOf: async () => {

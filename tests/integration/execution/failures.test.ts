@@ -107,7 +107,8 @@ describe('an outage that outlasts every attempt', () => {
       jobName: 'submit-order',
       userId: routed.trader.id,
       payload: { orderId: order.id },
-      attempts,
+      // The submit job's own attempts: the signal job made the order's first one itself.
+      attempts: attempts - 1,
       status: 'open',
     });
     const audit = await db

@@ -137,7 +137,7 @@ describe('recordFill', () => {
     const first = await recordFill(db, entry, fill('E-1', '2', '19999.5', '1', 1));
     const tradeId = first.openedTradeId;
     expect(tradeId).toEqual(expect.any(Number));
-    expect(first).toEqual({
+    expect(first).toMatchObject({
       recorded: true,
       orderId: entry,
       orderStatus: 'partially_filled',
@@ -146,6 +146,8 @@ describe('recordFill', () => {
       openedTradeId: tradeId,
       closedTradeId: null,
       realizedPnl: null,
+      // What the fill's notification is written from, without reading the order again.
+      order: { id: entry, side: 'buy', filledQty: '2', avgFillPrice: '19999.5', brokerSymbol: 'MNQZ5' },
     });
     expect(await orderRow(entry)).toMatchObject({
       status: 'partially_filled',
@@ -179,7 +181,7 @@ describe('recordFill', () => {
     const exitLog = await makeLog(book);
     const exit = await makeOrder(book, { side: 'sell', quantity: '3', symbol: 'MNQZ5', webhookLogId: exitLog });
     const closing = await recordFill(db, exit, fill('X-1', '3', '20010.25', '1.5', 9));
-    expect(closing).toEqual({
+    expect(closing).toMatchObject({
       recorded: true,
       orderId: exit,
       orderStatus: 'filled',

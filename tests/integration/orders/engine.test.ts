@@ -1,7 +1,7 @@
 /**
  * Order actions against the engine and the fake Alpaca (execution harness): brokers.cancelOrder of a working order
- * cancels it at the broker and, once its status poll sees that, locally; of an order not yet sent, before anything
- * reaches the broker. A replayed dead letter of a submit whose last attempt reached the broker but lost its answer
+ * cancels it at the broker and, once its status poll sees that, locally; of an order not yet sent (a reversal's
+ * opening leg), before anything reaches the broker. A replayed dead letter of a submit whose last attempt reached the broker but lost its answer
  * puts the order back to pending and submits it exactly once: the look-up by client id finds the first one.
  */
 import { eq } from 'drizzle-orm';
@@ -11,7 +11,7 @@ import { executionDeps } from '../../../server/jobs/processors/execution-deps.ts
 import { logger } from '../../../server/lib/logger.ts';
 import type { ServiceContext } from '../../../server/services/context.ts';
 import { recordDeadLetter } from '../../../server/services/dead-letters/record.ts';
-import { submitOrder } from '../../../server/services/execution/submit-order.ts';
+import { submitOrder } from '../../../server/services/execution/send-order.ts';
 import { orderJobId } from '../../../shared/jobs.ts';
 import { waitFor } from '../../helpers/app.ts';
 import { trpcFailure } from '../../helpers/client.ts';
@@ -89,19 +89,27 @@ describe('brokers.cancelOrder', () => {
     expect(listed.items.map((order) => order.id)).toEqual([orderId]);
   });
 
-  it('cancels an order not yet sent before anything reaches the broker', async () => {
-    const routed = await setupAlpacaStrategy(harness);
-    const { logId, orderId } = await withSubmitsHeld(async () => {
-      const sent = await buy(routed, '1');
-      const answer = await routed.trader.client.brokers.cancelOrder.mutate({ id: sent.orderId });
-      expect(answer).toEqual({ id: sent.orderId, outcome: 'cancelled', status: 'cancelled' });
-      return sent;
-    });
-    // The held submit job runs now and finds nothing to send.
-    await waitFor(async () => (await harness.server.queues.orders.getJobState(orderJobId(orderId))) === 'completed');
-    expect(harness.alpaca.controls.ordersByClientId(`fp-${orderId}`)).toEqual([]);
-    expect((await orderRow(orderId)).status).toBe('cancelled');
-    expect((await logSettles(harness, logId, FINAL)).status).toBe('failed');
+  it('cancels an order not yet sent (a reversal leg waiting for its closing leg): it never reaches the broker', async () => {
+    const routed = await setupAlpacaStrategy(harness, { allowShort: true, allowReverse: true });
+    const entry = await buy(routed, '2');
+    expect((await logSettles(harness, entry.logId, FINAL)).status).toBe('executed');
+    harness.alpaca.controls.configureFills({ mode: 'manual' });
+    const reverse = await routed.send({ ticker: 'AAPL', action: 'sell', quantity: '3' });
+    const logId = Number(reverse.body.id);
+    await logSettles(harness, logId, ['executing']);
+    const [close, open] = await ordersOfLog(harness, logId);
+    if (!close || !open) throw new Error('the reversal wrote no two legs');
+    await waitFor(async () => (await orderRow(close.id)).status === 'accepted', 10_000, 25);
+    expect(await orderRow(open.id)).toMatchObject({ intent: 'reverse_open', status: 'pending' });
+
+    const answer = await routed.trader.client.brokers.cancelOrder.mutate({ id: open.id });
+    expect(answer).toEqual({ id: open.id, outcome: 'cancelled', status: 'cancelled' });
+    // The closing leg fills; the cancelled opening leg is not sent after it.
+    harness.alpaca.controls.fillOrder(harness.alpaca.controls.ordersByClientId(`fp-${close.id}`)[0]?.id ?? '');
+    expect((await logSettles(harness, logId, FINAL)).status).toBe('executed');
+    expect(harness.alpaca.controls.ordersByClientId(`fp-${open.id}`)).toEqual([]);
+    expect((await orderRow(open.id)).status).toBe('cancelled');
+    expect(await positionOf(harness, routed.strategyId, 'AAPL')).toBe('0');
   });
 });
 
@@ -109,7 +117,10 @@ describe('replaying a dead submit', () => {
   it('resets the failed order and its log, and the replayed job submits it exactly once', async () => {
     const routed = await setupAlpacaStrategy(harness);
     const { logId, orderId } = await withSubmitsHeld(async () => {
+      // The signal job's own attempt meets a 503, so the order waits for its (held) submit job.
+      harness.alpaca.controls.failNext(1, { method: 'POST', path: '/v2/orders', status: 503 });
       const sent = await buy(routed, '3');
+      await waitFor(async () => (await harness.server.queues.orders.getJob(orderJobId(sent.orderId))) !== undefined);
       // The submit job's last attempt reaches the broker, which stores the order, but the answer is lost.
       harness.alpaca.controls.dropNextResponse({ method: 'POST', path: '/v2/orders' });
       const deps = executionDeps({
@@ -124,7 +135,7 @@ describe('replaying a dead submit', () => {
       await (await harness.server.queues.orders.getJob(orderJobId(sent.orderId)))?.remove();
       return sent;
     });
-    expect(await orderRow(orderId)).toMatchObject({ status: 'failed', attempts: 1 });
+    expect(await orderRow(orderId)).toMatchObject({ status: 'failed', attempts: 2 });
     expect((await logSettles(harness, logId, FINAL)).status).toBe('failed');
     expect(harness.alpaca.controls.ordersByClientId(`fp-${orderId}`)).toHaveLength(1);
     const { deadLetter } = await recordDeadLetter(systemCtx(), {
@@ -139,7 +150,7 @@ describe('replaying a dead submit', () => {
     await routed.trader.client.admin.deadLetters.replay.mutate({ id: deadLetter.id });
     expect((await logSettles(harness, logId, FINAL)).status).toBe('executed');
     const order = await orderRow(orderId);
-    expect(order).toMatchObject({ status: 'filled', attempts: 2 });
+    expect(order).toMatchObject({ status: 'filled', attempts: 3 });
     expect(harness.alpaca.controls.ordersByClientId(`fp-${orderId}`)).toHaveLength(1);
     expect(await positionOf(harness, routed.strategyId, 'AAPL')).toBe('3');
 
