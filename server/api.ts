@@ -1,8 +1,10 @@
 /**
- * api process: Fastify with tRPC, the HTTP routes and the probes. Shutdown on SIGTERM/SIGINT: readiness goes false,
- * the server stops accepting and lets in-flight requests finish, then Redis and MySQL close, all under
- * SHUTDOWN_TIMEOUT_MS.
+ * api process: Fastify with tRPC, the HTTP routes, the probes and /metrics. Shutdown on SIGTERM/SIGINT: readiness
+ * goes false, the server stops accepting and lets in-flight requests finish, then Redis and MySQL close and Sentry
+ * sends what it holds, all under SHUTDOWN_TIMEOUT_MS.
  */
+// First: Sentry starts before the libraries it watches are loaded.
+import './instrument.ts';
 import { buildApp } from './app.ts';
 import { BrokerRegistry } from './brokers/registry.ts';
 import { createDatabase } from './db/client.ts';
@@ -10,25 +12,45 @@ import { createRedis } from './jobs/connection.ts';
 import { enqueueReplayJob } from './jobs/dead-letters.ts';
 import { createSignalEnqueuer, enqueueApprovedSignal, enqueuePoll, enqueueSubmits } from './jobs/enqueue.ts';
 import { closeQueues, createQueues } from './jobs/queue-factory.ts';
+import { queueStatsReader } from './jobs/queue-stats.ts';
 import { QUEUE_CONFIGS } from './jobs/queues/index.ts';
 import { enqueueReconcileNow, reconcileSchedules, sessionSchedules } from './jobs/schedulers.ts';
 import { env } from './lib/env.ts';
 import { createLifecycle, handleShutdownSignals, runShutdown } from './lib/lifecycle.ts';
 import { logger } from './lib/logger.ts';
 import { installProcessGuards } from './lib/process-guards.ts';
+import { notingWrites, redisRecentWrites } from './lib/recent-writes.ts';
 import { warmSanitizer } from './lib/sanitize.ts';
+import { flushSentry } from './lib/sentry.ts';
 import { setEventSink } from './services/events/publish.ts';
 import { redisEventSink } from './services/events/redis-sink.ts';
+import { redisPortfolioSink } from './services/portfolio/cache.ts';
+import { setPortfolioSink } from './services/portfolio/invalidation.ts';
 
 const startedAt = performance.now();
 installProcessGuards(logger);
 
 const lifecycle = createLifecycle();
-const database = createDatabase({ url: env.DATABASE_URL, poolSize: env.DB_POOL_SIZE, queueLimit: env.DB_QUEUE_LIMIT });
+// tRPC queries may read the replica (server/trpc/read-routing.ts); everything else here reads the primary.
+const database = createDatabase({
+  url: env.DATABASE_URL,
+  readUrl: env.DATABASE_READ_URL,
+  poolSize: env.DB_POOL_SIZE,
+  queueLimit: env.DB_QUEUE_LIMIT,
+});
 const redis = createRedis(env.REDIS_URL, 'producer', logger);
 const brokers = new BrokerRegistry();
+// With a replica, each change announced to a user keeps their reads on the primary a moment (lib/recent-writes.ts).
+const recentWrites = database.hasReplica ? redisRecentWrites(redis, logger) : null;
 // Real-time events this process produces (webhook receipts, cancellations) go to the users' Redis streams.
-setEventSink(redisEventSink(redis, logger));
+const eventSink = redisEventSink(redis, logger);
+setEventSink({ publish: notingWrites(recentWrites, (userId, event) => eventSink.publish(userId, event)) });
+// Trade changes made here (adopting a broker position) drop the owner's cached portfolio answers.
+const portfolioSink = redisPortfolioSink(redis, logger);
+setPortfolioSink({
+  invalidate: notingWrites(recentWrites, (userId) => portfolioSink.invalidate(userId)),
+  rememberMarks: (connectionId, positions, at) => portfolioSink.rememberMarks(connectionId, positions, at),
+});
 // Producer queues on the fail-fast connection: an add during a Redis outage rejects at once (PITFALLS trap 3).
 const queues = createQueues(QUEUE_CONFIGS, redis, logger);
 const enqueueSignal = createSignalEnqueuer(queues);
@@ -49,6 +71,7 @@ const app = await buildApp({
   enqueueReconcile: (connectionId) => enqueueReconcileNow(queues, connectionId),
   reconcileSchedules: reconcileSchedules(queues),
   sessionSchedules: sessionSchedules(queues),
+  readQueueStats: queueStatsReader(queues),
 });
 
 handleShutdownSignals(
@@ -61,6 +84,7 @@ handleShutdownSignals(
         { name: 'queues', run: () => closeQueues(queues) },
         { name: 'redis', run: () => redis.quit() },
         { name: 'database', run: () => database.close() },
+        { name: 'sentry', run: () => flushSentry() },
       ],
       env.SHUTDOWN_TIMEOUT_MS,
       logger,

@@ -12,17 +12,22 @@ import type { BrokerRegistry } from './brokers/registry.ts';
 import type { DatabaseHandle } from './db/client.ts';
 import { httpErrorHandler, sendHttpError } from './http/errors.ts';
 import { registerHealthRoutes } from './http/health.ts';
+import { observeHttpDurations, registerMetricsRoute } from './http/metrics.ts';
 import { registerGlobalRateLimit } from './http/rate-limit.ts';
 import { registerTradingViewRoute } from './http/tradingview.ts';
+import type { ReadQueueStats } from './jobs/queue-stats.ts';
 import { env } from './lib/env.ts';
 import type { Lifecycle } from './lib/lifecycle.ts';
 import { logger as defaultLogger, type Logger, redactUrl } from './lib/logger.ts';
+import { addMetricSources, registerCacheCounters } from './lib/metrics.ts';
 import { createRateLimiters, type RateLimitConfig } from './lib/rate-limit.ts';
 import { newRequestId } from './lib/request-id.ts';
+import { reportError } from './lib/sentry.ts';
 import type { SessionSchedules } from './services/brokers/sessions/schedules.ts';
 import type { EnqueueReplay } from './services/dead-letters/replay.ts';
 import { EventHub } from './services/events/hub.ts';
 import { registerExecutionReplayHooks } from './services/orders/replay-hook.ts';
+import { portfolioCacheCounters } from './services/portfolio/cache.ts';
 import type { EnqueueReconcile } from './services/reconcile/request-run.ts';
 import type { ReconcileSchedules } from './services/reconcile/schedules.ts';
 import { connectCacheBroadcast } from './services/webhooks/strategy-cache.ts';
@@ -74,6 +79,11 @@ export interface AppDeps {
   sessionSchedules?: SessionSchedules;
   /** Ingestion settings (server/services/webhooks/ingest.ts); tests shorten the dedup window or move the clock. */
   ingest?: { dedupWindowS?: number; now?: () => number };
+  /**
+   * Job counts per queue (server/jobs/queue-stats.ts), for admin.queues.stats, health.details and /metrics; without
+   * it those report the queues as unavailable.
+   */
+  readQueueStats?: ReadQueueStats;
 }
 
 export interface BuildAppOptions {
@@ -82,6 +92,8 @@ export interface BuildAppOptions {
   logger?: Logger;
   /** Budgets replacing the defaults of server/lib/rate-limit.ts (tests use small ones). */
   rateLimits?: Partial<RateLimitConfig>;
+  /** Serves /metrics behind this bearer token (METRICS_TOKEN by default); without one, /metrics is not served. */
+  metricsToken?: string;
 }
 
 export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Promise<FastifyInstance> {
@@ -103,6 +115,7 @@ export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Pr
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
+  observeHttpDurations(app);
 
   await app.register(helmet, {
     // An API serves no documents: forbid everything a browser could load or frame.
@@ -133,6 +146,21 @@ export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Pr
   );
 
   registerHealthRoutes(app, deps);
+  const metricsToken = options.metricsToken ?? env.METRICS_TOKEN;
+  if (metricsToken) registerMetricsRoute(app, { token: metricsToken });
+  // Read when Prometheus scrapes (deps fields are read then, so a test may wire them after building the app).
+  const removeMetricSources = addMetricSources({
+    breakers: () => deps.brokers.breakerStates(),
+    queues: () => (deps.readQueueStats ? deps.readQueueStats() : Promise.reject(new Error('no queue reader'))),
+    pools: () => deps.database.poolStatsByName(),
+  });
+  app.addHook('onClose', async () => removeMetricSources());
+  registerCacheCounters('portfolio', () => ({
+    hit: portfolioCacheCounters.hits,
+    miss: portfolioCacheCounters.misses,
+    coalesced: portfolioCacheCounters.coalesced,
+    bypassed: portfolioCacheCounters.bypassed,
+  }));
   await registerTradingViewRoute(app, deps, log);
   wireStrategyCache(app, deps.redis, log);
   const eventHub = new EventHub(deps.redis, log);
@@ -146,6 +174,12 @@ export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Pr
       router: options.router ?? appRouter,
       createContext: createContextFactory(deps, rateLimiters, eventHub),
       maxBatchSize: env.TRPC_MAX_BATCH_SIZE,
+      // Once per failed call: only what the error formatter masks (a bug, not an answer) goes to Sentry.
+      onError: ({ error, ctx, path }) => {
+        if (error.code !== 'INTERNAL_SERVER_ERROR') return;
+        const context = ctx as { requestId?: string; user?: { id: number } | null } | undefined;
+        reportError(error.cause ?? error, { requestId: context?.requestId, userId: context?.user?.id, route: path });
+      },
       responseMeta: (opts) => {
         const meta = retryAfterResponseMeta(opts);
         // An event stream's connection is not reused once the stream ends (shutdown, an expired token): the client's

@@ -1,13 +1,15 @@
 /**
- * worker process: BullMQ processors and job schedulers, plus /health/live, /health/ready on WORKER_PORT.
- * Shutdown: readiness goes false, workers stop fetching and finish active jobs (raced against the deadline: BullMQ's
- * close has no timeout), then queues, the health server, Redis and MySQL close.
+ * worker process: BullMQ processors and job schedulers, plus /health/live, /health/ready, /health and /metrics on
+ * WORKER_PORT (server/http/worker-server.ts). Shutdown: readiness goes false, workers stop fetching and finish active
+ * jobs (raced against the deadline: BullMQ's close has no timeout), then queues, the health server, Redis and MySQL
+ * close, and Sentry sends what it holds.
  */
+// First: Sentry starts before the libraries it watches are loaded.
+import './instrument.ts';
 import type { Processor } from 'bullmq';
-import Fastify, { type FastifyBaseLogger, LogController } from 'fastify';
 import { BrokerRegistry } from './brokers/registry.ts';
 import { createDatabase } from './db/client.ts';
-import { registerHealthRoutes } from './http/health.ts';
+import { buildWorkerServer } from './http/worker-server.ts';
 import { createRedis } from './jobs/connection.ts';
 import { enqueueDeadLetterRecord } from './jobs/dead-letters.ts';
 import { deadLettersProcessor } from './jobs/processors/dead-letters.ts';
@@ -18,6 +20,7 @@ import { reconcileProcessor } from './jobs/processors/reconcile.ts';
 import { sessionsProcessor } from './jobs/processors/sessions.ts';
 import { signalsProcessor } from './jobs/processors/signals.ts';
 import { closeQueues, createQueues, createWorker, type QueueConfig } from './jobs/queue-factory.ts';
+import { queueStatsReader } from './jobs/queue-stats.ts';
 import {
   deadLettersQueue,
   maintenanceQueue,
@@ -33,24 +36,41 @@ import { registerSchedulers } from './jobs/schedulers.ts';
 import { env } from './lib/env.ts';
 import { createLifecycle, handleShutdownSignals, runShutdown } from './lib/lifecycle.ts';
 import { logger } from './lib/logger.ts';
+import { addMetricSources } from './lib/metrics.ts';
 import { installProcessGuards } from './lib/process-guards.ts';
+import { notingWrites, redisRecentWrites } from './lib/recent-writes.ts';
+import { flushSentry } from './lib/sentry.ts';
 import { setEventSink } from './services/events/publish.ts';
 import { redisEventSink } from './services/events/redis-sink.ts';
 import { registerExecutionReplayHooks } from './services/orders/replay-hook.ts';
+import { redisPortfolioSink } from './services/portfolio/cache.ts';
+import { setPortfolioSink } from './services/portfolio/invalidation.ts';
 
 installProcessGuards(logger);
 // Dead letters may be replayed from any process that holds their services, this one included.
 registerExecutionReplayHooks();
 
 const lifecycle = createLifecycle();
+// The primary only, whatever DATABASE_READ_URL says: a job's reads decide what is sent to a broker and must see the
+// latest commit (server/trpc/read-routing.ts).
 const database = createDatabase({ url: env.DATABASE_URL, poolSize: env.DB_POOL_SIZE, queueLimit: env.DB_QUEUE_LIMIT });
 // Workers block on Redis and must survive blips; producers (schedulers, the outbox sweep, health) must fail fast.
 const workerRedis = createRedis(env.REDIS_URL, 'worker', logger);
 const producerRedis = createRedis(env.REDIS_URL, 'producer', logger);
 
 const queues = createQueues(QUEUE_CONFIGS, producerRedis, logger);
+// When the api reads a replica, each change announced to a user keeps their reads on the primary a moment: the app
+// refetches on an event, and a replica still behind would answer, and the portfolio cache keep, the older state.
+const recentWrites = env.DATABASE_READ_URL ? redisRecentWrites(producerRedis, logger) : null;
 // Real-time events of orders and notifications go to the users' Redis streams, which every api process reads.
-setEventSink(redisEventSink(producerRedis, logger));
+const eventSink = redisEventSink(producerRedis, logger);
+setEventSink({ publish: notingWrites(recentWrites, (userId, event) => eventSink.publish(userId, event)) });
+// Recorded fills drop their owner's cached portfolio answers; broker prices seen by reconciliation become marks.
+const portfolioSink = redisPortfolioSink(producerRedis, logger);
+setPortfolioSink({
+  invalidate: notingWrites(recentWrites, (userId) => portfolioSink.invalidate(userId)),
+  rememberMarks: (connectionId, positions, at) => portfolioSink.rememberMarks(connectionId, positions, at),
+});
 // One registry per process: breakers, pacing and broker sessions are shared by every job it runs.
 const brokers = new BrokerRegistry();
 // A job of any queue given up on is handed to the dead-letter recorder (the recorder's own queue excepted).
@@ -73,12 +93,17 @@ const workers = [
   startWorker(notifyQueue, notifyProcessor({ database, log: logger, queues })),
 ];
 
-// Probes arrive every few seconds; logging each would drown the job logs.
-const health = Fastify({
-  loggerInstance: logger as FastifyBaseLogger,
-  logController: new LogController({ disableRequestLogging: true }),
+const health = buildWorkerServer({
+  probes: { database, redis: producerRedis, lifecycle },
+  workersRunning: () => workers.every((worker) => worker.isRunning()),
+  metricsToken: env.METRICS_TOKEN,
+  logger,
 });
-registerHealthRoutes(health, { database, redis: producerRedis, lifecycle });
+addMetricSources({
+  breakers: () => brokers.breakerStates(),
+  queues: queueStatsReader(queues),
+  pools: () => database.poolStatsByName(),
+});
 
 handleShutdownSignals(
   lifecycle,
@@ -91,6 +116,7 @@ handleShutdownSignals(
         { name: 'health', run: () => health.close() },
         { name: 'redis', run: () => Promise.all([workerRedis.quit(), producerRedis.quit()]) },
         { name: 'database', run: () => database.close() },
+        { name: 'sentry', run: () => flushSentry() },
       ],
       env.SHUTDOWN_TIMEOUT_MS,
       logger,

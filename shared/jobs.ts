@@ -49,7 +49,14 @@ export const JOB_PAYLOADS = {
   'dead-letters': {
     'record-dead-letter': z.object({ queue: z.enum(QUEUE_NAMES), jobId: z.string().min(1).max(255) }).strict(),
   },
-  maintenance: { 'purge-expired-sessions': noData, 'outbox-sweep': noData, 'expire-staged': noData },
+  maintenance: {
+    'purge-expired-sessions': noData,
+    'outbox-sweep': noData,
+    'expire-staged': noData,
+    'prune-webhook-bodies': noData,
+    'purge-dead-letters': noData,
+    'purge-reconciliation-runs': noData,
+  },
 } as const satisfies Record<QueueName, Record<string, z.ZodType>>;
 
 export type JobName<Q extends QueueName> = keyof (typeof JOB_PAYLOADS)[Q] & string;

@@ -47,8 +47,19 @@ export const trades = mysqlTable(
     index('trades_strategy_id_entry_date_exit_date_idx').on(t.strategyId, t.entryDate, t.exitDate),
     // Fill processing: the open trade of a strategy; per-strategy win/loss aggregates by status.
     index('trades_strategy_id_status_idx').on(t.strategyId, t.status),
-    // portfolio.getOverview / getEquityCurve: a user's closed trades in exit order, without joining strategies.
-    index('trades_user_id_status_exit_date_idx').on(t.userId, t.status, t.exitDate),
+    // portfolio.getOverview / getStrategyDetail / getEquityCurve: a user's closed trades in exit order, without
+    // joining strategies. The trailing columns are everything the figures read, so their sums never touch the rows.
+    index('trades_user_id_status_exit_date_cover_idx').on(
+      t.userId,
+      t.status,
+      t.exitDate,
+      t.strategyId,
+      t.pnl,
+      t.fees,
+      t.deletedAt,
+    ),
     index('trades_broker_connection_id_idx').on(t.brokerConnectionId),
+    // portfolio.getTrades: a user's trades newest entry first (the primary key InnoDB appends breaks ties).
+    index('trades_user_id_entry_date_idx').on(t.userId, t.entryDate),
   ],
 );

@@ -29,8 +29,9 @@ export const webhookLogs = mysqlTable(
     receivedAt: utc('received_at').notNull(),
     sourceIp: varchar('source_ip', { length: 45 }),
     contentType: varchar('content_type', { length: 255 }),
-    // Bodies are capped at 64 KiB before they get here; TEXT holds 64 KiB minus one byte, so MEDIUMTEXT.
-    rawBody: mediumtext('raw_body').notNull(),
+    // Bodies are capped at 64 KiB before they get here; TEXT holds 64 KiB minus one byte, so MEDIUMTEXT. NULL once
+    // the maintenance job pruned it (older than WEBHOOK_RAW_RETENTION_DAYS); the normalized payload stays.
+    rawBody: mediumtext('raw_body'),
     // The normalized Signal (shared zod schema); NULL when the body could not be parsed.
     payload: json<Record<string, unknown>>('payload'),
     dedupKey: varchar('dedup_key', { length: 255 }),

@@ -1,12 +1,13 @@
 /**
  * `npm run bench`: every benchmark, one after the other (they share the machine's MariaDB and Redis, so never at
- * once): B1 (webhooks.ts), then B2/B4/B5 (signal-to-order.ts). Each runs to the end whatever the other's result;
- * exits 1 when any of them did (a failed integrity check or a missed budget, see each script).
+ * once): B1 (webhooks.ts), then B2/B4/B5 (signal-to-order.ts), then B3 (portfolio.ts). Each runs to the end
+ * whatever the others' results; exits 1 when any of them did (a failed integrity check or a missed budget, see each
+ * script).
  */
 import { spawn } from 'node:child_process';
 import { projectPath } from '../../server/lib/paths.ts';
 
-const BENCHMARKS = ['scripts/bench/webhooks.ts', 'scripts/bench/signal-to-order.ts'];
+const BENCHMARKS = ['scripts/bench/webhooks.ts', 'scripts/bench/signal-to-order.ts', 'scripts/bench/portfolio.ts'];
 
 const failed: string[] = [];
 for (const script of BENCHMARKS) {

@@ -7,6 +7,7 @@ import { EventEmitter } from 'node:events';
 import type { Broker, BrokerEnvironment } from '#shared/enums.ts';
 import type { BrokerCredentials } from '#shared/schemas/brokers.ts';
 import { env } from '../lib/env.ts';
+import { countBreakerTransition } from '../lib/metrics.ts';
 import { createAdapter } from './factories.ts';
 import { createPacer, type PacingRules } from './pacing.ts';
 import {
@@ -108,6 +109,7 @@ export class BrokerRegistry {
     });
     const adapter = new GuardedAdapter(inner, label, this.#breaker, this.#rotate);
     adapter.onStateChange((state) => {
+      countBreakerTransition(spec.broker, state);
       for (const listener of this.#listeners) listener({ connectionId: spec.id, broker: spec.broker, state });
     });
     this.#entries.set(spec.id, { version: spec.version, adapter });

@@ -5,10 +5,12 @@
  * - `volumeThreshold`, so one failed first call does not open the circuit;
  * - `errorFilter`, so a broker's final "no" (rejections, expired sessions) never counts as an outage;
  * - an open circuit answers BrokerUnavailable at once, without touching the broker, until it half-opens.
- * GuardedAdapter wraps an adapter with its breaker; the registry creates exactly one per connection.
+ * GuardedAdapter wraps an adapter with its breaker; the registry creates exactly one per connection. Every call is
+ * timed into fillpath_broker_call_duration_seconds by broker, operation and outcome.
  */
 import type { EventEmitter } from 'node:events';
 import CircuitBreaker from 'opossum';
+import { observeBrokerCall } from '../lib/metrics.ts';
 import { BrokerAuthExpired, BrokerRejected, BrokerUnavailable } from './errors.ts';
 import type {
   BrokerAccount,
@@ -103,10 +105,14 @@ export class GuardedAdapter implements BrokerAdapter {
     }
   }
 
-  async #guard<T>(call: Call<T>, options?: CallOptions): Promise<T> {
+  async #guard<T>(op: string, call: Call<T>, options?: CallOptions): Promise<T> {
+    const startedAt = performance.now();
     try {
-      return (await this.#breaker.fire(call as Call<unknown>, options?.signal)) as T;
+      const result = (await this.#breaker.fire(call as Call<unknown>, options?.signal)) as T;
+      observeBrokerCall(this.broker, op, 'ok', performance.now() - startedAt);
+      return result;
     } catch (error) {
+      observeBrokerCall(this.broker, op, callOutcome(error), performance.now() - startedAt);
       if ((error as { code?: unknown }).code === 'EOPENBREAKER') {
         throw new BrokerUnavailable(
           `${this.#label}: paused after repeated broker failures; retrying automatically shortly`,
@@ -118,32 +124,45 @@ export class GuardedAdapter implements BrokerAdapter {
   }
 
   getAccount(options?: CallOptions): Promise<BrokerAccount> {
-    return this.#guard((signal) => this.#inner.getAccount({ signal }), options);
+    return this.#guard('getAccount', (signal) => this.#inner.getAccount({ signal }), options);
   }
   submitOrder(order: OrderRequest, options?: CallOptions): Promise<BrokerOrder> {
-    return this.#guard((signal) => this.#inner.submitOrder(order, { signal }), options);
+    return this.#guard('submitOrder', (signal) => this.#inner.submitOrder(order, { signal }), options);
   }
   getOrderByClientId(clientOrderId: string, options?: CallOptions): Promise<BrokerOrder | null> {
-    return this.#guard((signal) => this.#inner.getOrderByClientId(clientOrderId, { signal }), options);
+    return this.#guard(
+      'getOrderByClientId',
+      (signal) => this.#inner.getOrderByClientId(clientOrderId, { signal }),
+      options,
+    );
   }
   getOrder(brokerOrderId: string, options?: CallOptions): Promise<BrokerOrder | null> {
-    return this.#guard((signal) => this.#inner.getOrder(brokerOrderId, { signal }), options);
+    return this.#guard('getOrder', (signal) => this.#inner.getOrder(brokerOrderId, { signal }), options);
   }
   cancelOrder(brokerOrderId: string, options?: CallOptions): Promise<void> {
-    return this.#guard((signal) => this.#inner.cancelOrder(brokerOrderId, { signal }), options);
+    return this.#guard('cancelOrder', (signal) => this.#inner.cancelOrder(brokerOrderId, { signal }), options);
   }
   getPositions(options?: CallOptions): Promise<BrokerPosition[]> {
-    return this.#guard((signal) => this.#inner.getPositions({ signal }), options);
+    return this.#guard('getPositions', (signal) => this.#inner.getPositions({ signal }), options);
   }
   getOpenOrders(options?: CallOptions): Promise<BrokerOrder[]> {
-    return this.#guard((signal) => this.#inner.getOpenOrders({ signal }), options);
+    return this.#guard('getOpenOrders', (signal) => this.#inner.getOpenOrders({ signal }), options);
   }
   checkSession(options?: CallOptions): Promise<SessionStatus> {
-    return this.#guard((signal) => this.#inner.checkSession({ signal }), options);
+    return this.#guard('checkSession', (signal) => this.#inner.checkSession({ signal }), options);
   }
   renewSession(options?: CallOptions): Promise<SessionStatus> {
-    return this.#guard((signal) => this.#inner.renewSession({ signal }), options);
+    return this.#guard('renewSession', (signal) => this.#inner.renewSession({ signal }), options);
   }
+}
+
+/** A failed call's outcome label: the broker's final no, an expired session, an outage, or a refusal by the breaker. */
+function callOutcome(error: unknown): string {
+  if ((error as { code?: unknown }).code === 'EOPENBREAKER') return 'short_circuit';
+  if (error instanceof BrokerRejected) return 'rejected';
+  if (error instanceof BrokerAuthExpired) return 'auth_expired';
+  if (error instanceof BrokerUnavailable) return 'unavailable';
+  return 'error';
 }
 
 /**

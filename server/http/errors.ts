@@ -1,9 +1,11 @@
 /**
  * Error answers of the plain HTTP routes: `{ok:false, code, message, requestId}` with the same stable codes as tRPC.
- * Unexpected errors are logged and masked; Fastify's own errors (body too large, bad JSON) keep their status.
+ * Unexpected errors are logged, reported to Sentry and masked; Fastify's own errors (body too large, bad JSON) keep
+ * their status.
  */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { HttpErrorBody } from '#shared/errors.ts';
+import { reportError } from '../lib/sentry.ts';
 import { RateLimited, ServiceError } from '../services/errors.ts';
 
 const FASTIFY_CODES: Record<string, { status: number; code: string; message: string }> = {
@@ -32,5 +34,6 @@ export function httpErrorHandler(error: FastifyError, request: FastifyRequest, r
     return sendHttpError(reply, error.statusCode, { code: 'bad-request', message: 'The request could not be read' });
   }
   request.log.error({ err: error }, 'unexpected route error');
+  reportError(error, { requestId: request.id, route: request.routeOptions.url });
   return sendHttpError(reply, 500, { code: 'internal-error', message: 'Internal server error' });
 }

@@ -7,11 +7,12 @@ import { ipRateKey, type Limiter } from '../lib/rate-limit.ts';
 import { sendHttpError } from './errors.ts';
 
 /**
- * Not counted: orchestrator probes (they poll from one address and must never be refused), and TradingView
- * webhooks, which arrive for every user from a handful of TradingView addresses and are limited per strategy.
+ * Not counted: orchestrator probes and Prometheus scrapes (they poll from one address and must never be refused),
+ * and TradingView webhooks, which arrive for every user from a handful of TradingView addresses and are limited per
+ * strategy.
  */
 const EXEMPT_PREFIXES = ['/health/', '/api/v1/webhooks/tradingview/'];
-const EXEMPT_PATHS = new Set(['/health']);
+const EXEMPT_PATHS = new Set(['/health', '/metrics']);
 
 function isExempt(url: string): boolean {
   const path = url.split('?', 1)[0] ?? url;

@@ -6,6 +6,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from '../lib/logger.ts';
+import { countWebhookAlert } from '../lib/metrics.ts';
 import {
   type IngestSources,
   ingestAlert,
@@ -39,6 +40,7 @@ export async function registerTradingViewRoute(app: FastifyInstance, sources: In
           requestId: request.id,
           log: request.log,
         });
+        countWebhookAlert(result.httpStatus, result.body);
         if (result.retryAfterS !== undefined) reply.header('retry-after', String(result.retryAfterS));
         const body = result.body.ok ? result.body : { ...result.body, requestId: request.id };
         return reply.status(result.httpStatus).send(body);

@@ -8,7 +8,8 @@
  * - typed errors marked `retryable` (broker or service unavailable), rate limits and unexpected errors are thrown
  *   again, so BullMQ retries them with the queue's backoff until its attempts run out.
  * Unexpected errors leave only a scrubbed message in Redis (job.failedReason and stacktrace are stored in clear
- * text, and database errors carry bound values); the full error is logged once, scrubbed by the logger.
+ * text, and database errors carry bound values); the full error is logged once, scrubbed by the logger, and each
+ * such attempt is reported to Sentry with the job's queue, name and id.
  */
 import {
   DelayedError,
@@ -22,6 +23,7 @@ import {
 import { type JobName, type JobPayload, jobPayloadSchema, type QueueName } from '#shared/jobs.ts';
 import type { Logger } from '../lib/logger.ts';
 import { scrubError } from '../lib/scrub.ts';
+import { reportError } from '../lib/sentry.ts';
 import type { ServiceContext } from '../services/context.ts';
 import { RateLimited, ServiceError } from '../services/errors.ts';
 import type { QueueConfig } from './queue-factory.ts';
@@ -34,6 +36,8 @@ export interface JobInfo {
   attempt: number;
   /** The job's `attempts` option: the attempt after which BullMQ gives up. */
   attempts: number;
+  /** Epoch ms the job was added (a signal job's: just after its alert was logged), for latency metrics. */
+  createdAt: number;
 }
 
 /** What a handler receives: a system-actor ServiceContext for service verbs, plus the job's identity. */
@@ -97,6 +101,7 @@ export function defineProcessor<Q extends QueueName>(
       id: String(job.id),
       attempt: job.attemptsMade + 1,
       attempts: job.opts.attempts ?? 1,
+      createdAt: job.timestamp,
     };
     const log = deps.log.child({ queue: info.queue, job: info.name, jobId: info.id, attempt: info.attempt });
     const handler = Object.hasOwn(byName, job.name) ? byName[job.name] : undefined;
@@ -139,5 +144,6 @@ function classify(error: unknown, info: JobInfo, log: Logger): Error {
     return new FinalJobError(error.code, error.message);
   }
   log.error({ err: error, willRetry }, 'job failed unexpectedly');
+  reportError(error, { queue: info.queue, job: info.name, jobId: info.id, attempt: info.attempt });
   return new JobAttemptError(error);
 }

@@ -23,6 +23,13 @@ interface Schedule<N extends JobName<'maintenance'> = JobName<'maintenance'>> {
 export const SCHEDULES: Schedule[] = [
   // Stale refresh sessions only cost space; hourly keeps the table small.
   { name: 'purge-expired-sessions', everyMs: 3_600_000, data: {} },
+  // Raw bodies past WEBHOOK_RAW_RETENTION_DAYS: each run stops after its time budget (services/maintenance/batches.ts)
+  // so the outbox sweep on this queue is never held up for long; every 10 min works off a backlog within hours.
+  { name: 'prune-webhook-bodies', everyMs: 600_000, data: {} },
+  // Dead letters resolved more than DLQ_RETENTION_DAYS ago; few rows, so hourly.
+  { name: 'purge-dead-letters', everyMs: 3_600_000, data: {} },
+  // Reconciliation runs older than RECONCILE_RUNS_RETENTION_DAYS; hourly keeps each run's backlog to an hour's runs.
+  { name: 'purge-reconciliation-runs', everyMs: 3_600_000, data: {} },
   // Logs left `received` are enqueued within 30 s + 10 s; a failed sweep is not retried, the next one is 10 s away.
   { name: 'outbox-sweep', everyMs: 10_000, data: {}, opts: { attempts: 1 } },
   // Staged signals expire within 30 s of their expires_at, and an approval whose signal job was lost is re-added

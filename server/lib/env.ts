@@ -99,6 +99,8 @@ const envObject = z.object({
   // Append logs to this file instead of stdout (debugging, and the test suite's secret-leak check).
   LOG_FILE: z.string().min(1).optional(),
   SENTRY_DSN: z.string().url().optional(),
+  // Bearer token Prometheus sends to GET /metrics. Unset: the api serves no /metrics, the worker serves it openly.
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   BODY_LIMIT_BYTES: positiveInt.default(1_048_576),
   REQUEST_TIMEOUT_MS: positiveInt.default(15_000),
   TRPC_MAX_BATCH_SIZE: positiveInt.max(100).default(10),
@@ -118,6 +120,10 @@ const envObject = z.object({
   IBKR_SESSION_INTERVAL_S: positiveInt.min(5).max(240).default(60),
   SLOW_QUERY_MS: positiveInt.default(200),
   DLQ_RETENTION_DAYS: positiveInt.default(30),
+  // Reconciliation runs (one per connection per RECONCILE_INTERVAL_S) are deleted after this many days.
+  RECONCILE_RUNS_RETENTION_DAYS: positiveInt.default(30),
+  // webhook_logs.raw_body is set to NULL after this many days (the log row and its normalized payload stay).
+  WEBHOOK_RAW_RETENTION_DAYS: positiveInt.default(30),
   // Lets notification channels target http:// URLs and private, loopback or link-local addresses (tests, local fakes).
   ALLOW_PRIVATE_NOTIFY_TARGETS: bool.default(false),
   // Base of the Telegram Bot API (`<base>/bot<token>/sendMessage`); tests point it at a local receiver.
@@ -125,6 +131,9 @@ const envObject = z.object({
   // notifications.onEvent: events kept per user to resume from, and how long a user's stream outlives its last event.
   EVENT_STREAM_LENGTH: positiveInt.max(100_000).default(1_000),
   EVENT_STREAM_TTL_S: positiveInt.default(86_400),
+  // portfolio.*: how long a cached answer lives. Fills and trade changes invalidate at once; the TTL bounds what
+  // nothing announces (broker marks, renamed strategies).
+  PORTFOLIO_CACHE_TTL_S: positiveInt.max(86_400).default(60),
 });
 
 /** Every variable Fillpath reads; .env.example lists exactly these. */
@@ -167,7 +176,7 @@ export function formatEnvErrors(error: z.ZodError, source: Record<string, string
   return error.issues.map((issue) => {
     const key = String(issue.path[0] ?? 'env');
     const got = source[key];
-    const shown = got === undefined ? 'unset' : /SECRET|KEY|DSN|PASSWORD|URL/.test(key) ? 'hidden' : `"${got}"`;
+    const shown = got === undefined ? 'unset' : /SECRET|KEY|DSN|PASSWORD|TOKEN|URL/.test(key) ? 'hidden' : `"${got}"`;
     return `${key}: ${issue.message} (got ${shown})`;
   });
 }

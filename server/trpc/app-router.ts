@@ -8,6 +8,7 @@ import { authRouter } from './routers/auth.ts';
 import { brokersRouter } from './routers/brokers.ts';
 import { healthRouter } from './routers/health.ts';
 import { notificationsRouter } from './routers/notifications.ts';
+import { portfolioRouter } from './routers/portfolio.ts';
 import { routingRouter } from './routers/routing.ts';
 import { strategiesRouter } from './routers/strategies.ts';
 import { webhooksRouter } from './routers/webhooks.ts';
@@ -19,6 +20,7 @@ export const appRouter = router({
   brokers: brokersRouter,
   routing: routingRouter,
   webhooks: webhooksRouter,
+  portfolio: portfolioRouter,
   notifications: notificationsRouter,
   admin: adminRouter,
   health: healthRouter,

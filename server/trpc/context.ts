@@ -6,11 +6,13 @@
 import type { CreateFastifyContextOptions } from '@trpc/server/adapters/fastify';
 import { decodeJwt } from 'jose';
 import type { AppDeps } from '../app.ts';
-import type { Logger } from '../lib/logger.ts';
+import { type Logger, logger } from '../lib/logger.ts';
 import type { RateLimiters } from '../lib/rate-limit.ts';
+import { redisRecentWrites } from '../lib/recent-writes.ts';
 import { InvalidAccessToken, verifyAccessToken } from '../lib/tokens.ts';
 import type { ServiceContext } from '../services/context.ts';
 import type { EventHub } from '../services/events/hub.ts';
+import { createReadRouting, type ReadRouting } from './read-routing.ts';
 
 export interface SessionUser {
   id: number;
@@ -18,6 +20,8 @@ export interface SessionUser {
   sessionFamily: string;
   /** Epoch ms when the access token expires: an event stream opened with it ends then. */
   tokenExpiresAt: number;
+  /** Epoch ms when the access token was issued: a young token reads the primary (./read-routing.ts). */
+  tokenIssuedAt: number;
 }
 
 export interface TrpcContext {
@@ -31,6 +35,9 @@ export interface TrpcContext {
   rateLimiters: RateLimiters;
   /** The process's real-time event subscriptions (built once per app by buildApp). */
   eventHub: EventHub;
+  /** The database the call's services use: the primary, or for a query maybe the replica (./read-routing.ts). */
+  db: ServiceContext['db'];
+  readRouting: ReadRouting;
 }
 
 const TOKEN_SHAPE = /^[A-Za-z0-9._~+/-]+=*$/;
@@ -49,8 +56,14 @@ async function callerOf(token: string | undefined): Promise<SessionUser | null> 
   if (!token) return null;
   try {
     const claims = await verifyAccessToken(token);
-    const tokenExpiresAt = (decodeJwt(token).exp ?? 0) * 1000;
-    return { id: claims.userId, role: claims.role, sessionFamily: claims.sessionFamily, tokenExpiresAt };
+    const { exp = 0, iat = 0 } = decodeJwt(token);
+    return {
+      id: claims.userId,
+      role: claims.role,
+      sessionFamily: claims.sessionFamily,
+      tokenExpiresAt: exp * 1000,
+      tokenIssuedAt: iat * 1000,
+    };
   } catch (error) {
     if (error instanceof InvalidAccessToken) return null;
     throw error;
@@ -58,6 +71,11 @@ async function callerOf(token: string | undefined): Promise<SessionUser | null> 
 }
 
 export function createContextFactory(deps: AppDeps, rateLimiters: RateLimiters, eventHub: EventHub) {
+  const { db, replicaDb, hasReplica } = deps.database;
+  const readRouting = createReadRouting(
+    { primary: db, replicaDb },
+    hasReplica ? redisRecentWrites(deps.redis, logger) : null,
+  );
   return async (options: CreateFastifyContextOptions): Promise<TrpcContext> => {
     const { req } = options;
     const user = await callerOf(accessTokenOf(options));
@@ -70,14 +88,16 @@ export function createContextFactory(deps: AppDeps, rateLimiters: RateLimiters, 
       user,
       rateLimiters,
       eventHub,
+      db: deps.database.db,
+      readRouting,
     };
   };
 }
 
-/** The service context of a procedure call: the caller as actor, the primary database, the request's identity. */
+/** The service context of a procedure call: the caller as actor, the call's database, the request's identity. */
 export function serviceContext(ctx: TrpcContext): ServiceContext {
   return {
-    db: ctx.deps.database.db,
+    db: ctx.db,
     log: ctx.log,
     requestId: ctx.requestId,
     actor: ctx.user ? { type: 'user', userId: ctx.user.id, role: ctx.user.role } : { type: 'anonymous' },

@@ -4,8 +4,10 @@
  * never TRPCError.
  */
 import { initTRPC, TRPCError } from '@trpc/server';
+import { getHTTPStatusCodeFromError } from '@trpc/server/http';
 import superjson from 'superjson';
 import { ZodError, z } from 'zod';
+import { observeProcedure } from '../lib/metrics.ts';
 import { isActiveAdmin } from '../services/admin/is-active-admin.ts';
 import { isSessionLive } from '../services/auth/session-check.ts';
 import type { TrpcContext } from './context.ts';
@@ -60,12 +62,18 @@ export const mergeRouters = t.mergeRouters;
 export const createCallerFactory = t.createCallerFactory;
 export const middleware = t.middleware;
 
+/** Every call is timed by procedure and answer (a subscription's stream is not: it lasts as long as its client). */
 export const publicProcedure = t.procedure.use(async ({ ctx, path, type, next }) => {
+  const startedAt = performance.now();
   const result = await next();
+  const timed = type !== 'subscription';
   if (!result.ok) {
     const translated = translateProcedureError(result.error, ctx, path, type);
+    if (timed) observeProcedure(path, type, getHTTPStatusCodeFromError(translated), performance.now() - startedAt);
     if (translated !== result.error) throw translated;
+    return result;
   }
+  if (timed) observeProcedure(path, type, 200, performance.now() - startedAt);
   return result;
 });
 
@@ -80,7 +88,11 @@ export const protectedProcedure = publicProcedure.use(async ({ ctx, meta, type, 
     throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Your session has ended; sign in again' });
   }
   await enforceUserRateLimit(ctx, ctx.user.id, rateClassOf(meta, type));
-  return next({ ctx: { ...ctx, user: ctx.user } });
+  // Queries may read the replica, mutations never; a mutation keeps its user's next reads on the primary.
+  const db = await ctx.readRouting.databaseFor(ctx.user, type);
+  const result = await next({ ctx: { ...ctx, user: ctx.user, db } });
+  if (type === 'mutation') await ctx.readRouting.afterMutation(ctx.user.id);
+  return result;
 });
 
 /**

@@ -97,8 +97,11 @@ export const webhookLogDetail = webhookLogSummary.extend({
   tradeId: z.number().nullable(),
   sourceIp: z.string().nullable(),
   contentType: z.string().nullable(),
-  /** The body as received, except the values of secret fields, replaced by `[redacted]`. */
-  rawBody: z.string(),
+  /**
+   * The body as received, except the values of secret fields, replaced by `[redacted]`; null once it was pruned
+   * (older than the operator's WEBHOOK_RAW_RETENTION_DAYS; the normalized `payload` is kept).
+   */
+  rawBody: z.string().nullable(),
   /** The normalized Signal; null when the body could not be normalized. */
   payload: z.record(z.string(), z.unknown()).nullable(),
   requestId: z.string().nullable(),

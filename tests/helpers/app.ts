@@ -10,6 +10,7 @@ import { createRedis } from '../../server/jobs/connection.ts';
 import { enqueueReplayJob } from '../../server/jobs/dead-letters.ts';
 import { createSignalEnqueuer, enqueueApprovedSignal, enqueuePoll, enqueueSubmits } from '../../server/jobs/enqueue.ts';
 import { closeQueues, createQueues, type Queues } from '../../server/jobs/queue-factory.ts';
+import { queueStatsReader } from '../../server/jobs/queue-stats.ts';
 import { QUEUE_CONFIGS } from '../../server/jobs/queues/index.ts';
 import { enqueueReconcileNow, reconcileSchedules, sessionSchedules } from '../../server/jobs/schedulers.ts';
 import { env } from '../../server/lib/env.ts';
@@ -29,6 +30,8 @@ export interface TestApp {
 export interface TestAppOptions {
   router?: AnyRouter;
   databaseUrl?: string;
+  /** A read replica (DATABASE_READ_URL), e.g. useReplicaDatabase's stand-in. */
+  readUrl?: string;
   /** e.g. a TCP proxy in front of Redis, to cut it. */
   redisUrl?: string;
   /** Small budgets, so a test reaches a limit in a few calls. */
@@ -44,7 +47,12 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   const queues = createQueues(QUEUE_CONFIGS, redis, logger);
   const enqueueSignal = createSignalEnqueuer(queues);
   const deps: AppDeps = {
-    database: createDatabase({ url: options.databaseUrl ?? env.DATABASE_URL, poolSize: 4, queueLimit: 100 }),
+    database: createDatabase({
+      url: options.databaseUrl ?? env.DATABASE_URL,
+      readUrl: options.readUrl,
+      poolSize: 4,
+      queueLimit: 100,
+    }),
     redis,
     lifecycle: createLifecycle(),
     brokers: options.brokers ?? new BrokerRegistry(),
@@ -60,6 +68,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     enqueueReconcile: (connectionId) => enqueueReconcileNow(queues, connectionId),
     reconcileSchedules: reconcileSchedules(queues),
     sessionSchedules: sessionSchedules(queues),
+    readQueueStats: queueStatsReader(queues),
     ingest: options.ingest,
   };
   // Every test signs its users up from 127.0.0.1, far more than the production sign-up budget per address allows.

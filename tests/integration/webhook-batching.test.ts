@@ -32,7 +32,7 @@ describe('alerts arriving together', () => {
     for (const [index, answer] of answers.entries()) {
       const row = await webhookLog(db(), answer.body.id);
       expect(row.status).toBe('received');
-      expect(JSON.parse(row.rawBody).idempotencyKey).toBe(keys[index]);
+      expect(JSON.parse(row.rawBody ?? '').idempotencyKey).toBe(keys[index]);
       expect(await signalJob(server.queues, answer.body.id)).toBeDefined();
     }
   });

@@ -67,6 +67,8 @@ const LAYERS: Array<[string, string[]]> = [
   ['server/http/', TRANSPORT],
   ['server/jobs/', TRANSPORT],
   ['server/app.ts', ENTRY],
+  // Loaded first by api.ts and worker.ts (Sentry before every other module).
+  ['server/instrument.ts', ENTRY],
   ['server/api.ts', ENTRY],
   ['server/worker.ts', ENTRY],
   // fake-brokers.ts serves the test fakes for `npm run dev`.

@@ -280,11 +280,9 @@ async function resume(deps: ExecutionDeps, webhookLogId: number): Promise<Execut
     .select({ id: brokerOrders.id, status: brokerOrders.status })
     .from(brokerOrders)
     .where(and(eq(brokerOrders.webhookLogId, webhookLogId), inArray(brokerOrders.status, [...WORKING_ORDER_STATUSES])));
-  const unsent = orders.filter((order) => order.status === 'pending' || order.status === 'submitting');
-  const ready = await releasableOrderIds(
-    deps.db,
-    unsent.map((order) => order.id),
-  );
+  const idsIn = (status: string) => orders.filter((order) => order.status === status).map((order) => order.id);
+  // A `submitting` order was claimed, so it was ready; a `pending` one may still wait for its parent.
+  const ready = [...idsIn('submitting'), ...(await releasableOrderIds(deps.db, idsIn('pending')))];
   if (ready.length > 0) await deps.enqueueSubmit(ready);
   for (const order of orders) {
     if (order.status !== 'pending' && order.status !== 'submitting') await deps.enqueuePoll(order.id, 0, 0);

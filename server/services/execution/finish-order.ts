@@ -15,7 +15,7 @@ import type { ServiceContext } from '../context.ts';
 import { announceOrder } from '../events/publish.ts';
 import { createNotification } from '../notifications/create.ts';
 import { canonical } from './position-math.ts';
-import type { RecordFillResult } from './record-fill.ts';
+import type { EffectsOutcome, RecordFillResult } from './record-fill.ts';
 import { releasableOrderIds } from './release.ts';
 
 export interface FinishDeps {
@@ -68,7 +68,7 @@ export async function finishOrder(
           end.onlyFrom ? inArray(brokerOrders.status, end.onlyFrom) : notInArray(brokerOrders.status, TERMINAL),
         ),
       );
-    if (result.affectedRows !== 1) return false;
+    if (result.affectedRows !== 1) return null;
     const order = await describe(tx, orderId);
     const what = `${order.side} ${canonical(order.quantity)} ${order.brokerSymbol}`;
     if (end.status === 'rejected' || end.status === 'failed') {
@@ -82,21 +82,24 @@ export async function finishOrder(
       });
     }
     await cancelWaitingChildren(tx, orderId);
-    if (order.webhookLogId !== null) await settleLog(tx, order.webhookLogId);
-    return true;
+    const logStillOpen = order.webhookLogId !== null && (await settleLog(tx, order.webhookLogId));
+    return { logId: order.webhookLogId, logStillOpen };
   });
-  if (ended) ctx.log.info({ orderId, status: end.status }, 'order ended');
-  if (ended) announceOrder(ctx, deps.db, orderId);
-  return ended;
+  if (!ended) return false;
+  ctx.log.info({ orderId, status: end.status }, 'order ended');
+  // See settleLog: a sibling order that ended in a concurrent transaction was hidden from this one.
+  if (ended.logStillOpen && ended.logId !== null) await settleLog(deps.db, ended.logId);
+  announceOrder(ctx, deps.db, orderId);
+  return true;
 }
 
 /**
  * What commits with a recorded fill, inside its transaction (record-fill.ts FillEffects): the trader's fill
  * notification and, once filled, the log's final status. A crash after the commit therefore loses neither.
  */
-export async function bookFillEffects(tx: Transaction, result: RecordFillResult): Promise<void> {
+export async function bookFillEffects(tx: Transaction, result: RecordFillResult): Promise<EffectsOutcome | undefined> {
   const order = result.order;
-  if (!result.recorded || !order) return;
+  if (!result.recorded || !order) return undefined;
   const filled = result.orderStatus === 'filled';
   const what = `${order.side === 'buy' ? 'Bought' : 'Sold'} ${canonical(order.filledQty)} of ${canonical(order.quantity)} ${order.brokerSymbol}`;
   const price = ` at ${canonical(order.avgFillPrice)}`;
@@ -109,7 +112,8 @@ export async function bookFillEffects(tx: Transaction, result: RecordFillResult)
     message: `${what}${price}${pnl}`,
     data: { orderId: order.id, strategyId: order.strategyId, webhookLogId: order.webhookLogId },
   });
-  if (filled && order.webhookLogId !== null) await settleLog(tx, order.webhookLogId);
+  if (!filled || order.webhookLogId === null) return undefined;
+  return { logStillOpen: await settleLog(tx, order.webhookLogId) };
 }
 
 /**
@@ -152,8 +156,14 @@ async function cancelWaitingChildren(tx: DbOrTx, parentOrderId: number): Promise
     .where(and(eq(brokerOrders.parentOrderId, parentOrderId), eq(brokerOrders.status, 'pending')));
 }
 
-/** `executing` → `executed` (something filled) or `failed`, once every order of the log is final. */
-export async function settleLog(db: DbOrTx, webhookLogId: number): Promise<void> {
+/**
+ * `executing` → `executed` (something filled) or `failed`, once every order of the log is final. Returns true when
+ * other orders of the log were still open. Inside an order's transaction, a sibling order (a reversal's other leg, a
+ * second route) ending in a concurrent transaction is invisible, and that transaction does not see this one either:
+ * each finds the other open and the log would stay `executing` for good. So a caller that got true settles again
+ * after its commit; the later of the two then sees both.
+ */
+export async function settleLog(db: DbOrTx, webhookLogId: number): Promise<boolean> {
   const [counts] = await db
     .select({
       open: sql<number>`SUM(${brokerOrders.status} NOT IN ('filled','cancelled','rejected','expired','failed'))`,
@@ -162,7 +172,8 @@ export async function settleLog(db: DbOrTx, webhookLogId: number): Promise<void>
     })
     .from(brokerOrders)
     .where(eq(brokerOrders.webhookLogId, webhookLogId));
-  if (!counts || Number(counts.open) > 0) return;
+  if (!counts) return false;
+  if (Number(counts.open) > 0) return true;
   const executed = Number(counts.filled) > 0;
   await db
     .update(webhookLogs)
@@ -176,4 +187,5 @@ export async function settleLog(db: DbOrTx, webhookLogId: number): Promise<void>
           },
     )
     .where(and(eq(webhookLogs.id, webhookLogId), inArray(webhookLogs.status, ['executing'])));
+  return false;
 }

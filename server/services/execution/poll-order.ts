@@ -12,8 +12,9 @@ import { BrokerAuthExpired, BrokerUnavailable } from '../../brokers/errors.ts';
 import type { BrokerAdapter, BrokerOrder } from '../../brokers/types.ts';
 import type { ServiceContext } from '../context.ts';
 import { publishOrderUpdate } from '../events/publish.ts';
+import { invalidatePortfolio } from '../portfolio/invalidation.ts';
 import { recordBracketLegs } from './bracket-legs.ts';
-import { afterFinal, bookFillEffects, finishOrder, releaseChildren } from './finish-order.ts';
+import { afterFinal, bookFillEffects, finishOrder, releaseChildren, settleLog } from './finish-order.ts';
 import { isAtLeast } from './position-math.ts';
 import { type RecordFillResult, recordCumulativeFill, recordFill } from './record-fill.ts';
 import { loadOrder, type OrderJobDeps, type OrderRow } from './submit-order.ts';
@@ -153,8 +154,11 @@ async function recordReportedFills(
   seen: BrokerOrder,
 ): Promise<boolean> {
   let filled = false;
+  let logStillOpen = false;
   const note = (result: RecordFillResult) => {
     filled ||= result.recorded && result.orderStatus === 'filled';
+    logStillOpen ||= result.logStillOpen === true;
+    if (result.recorded) invalidatePortfolio(order.userId);
     if (result.recorded)
       publishOrderUpdate({
         ...order,
@@ -171,5 +175,7 @@ async function recordReportedFills(
   }
   // Only a reversal's closing leg has a leg waiting for it (plan.ts: the one plan with two legs).
   if (filled && order.intent === 'reverse_close') await releaseChildren(ctx, deps, order.id);
+  // Again after the commit when other orders of the log were open in it (finish-order.ts settleLog).
+  if (filled && logStillOpen && order.webhookLogId !== null) await settleLog(deps.db, order.webhookLogId);
   return filled;
 }

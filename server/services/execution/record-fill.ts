@@ -46,6 +46,8 @@ export interface RecordFillResult {
   realizedPnl: string | null;
   /** The order after the fill, for what commits with it (notification, log); absent when nothing was recorded. */
   order?: FilledOrderSummary;
+  /** What the effects reported (see FillEffects). */
+  logStillOpen?: boolean;
 }
 
 export interface FilledOrderSummary {
@@ -74,7 +76,12 @@ class AlreadyRecorded extends Error {}
  * Runs inside the fill's transaction once the books are written: what must commit with the fill (the trader's
  * notification, the log's final status), so a crash right after the commit cannot lose it.
  */
-export type FillEffects = (tx: Transaction, result: RecordFillResult) => Promise<void>;
+export type FillEffects = (tx: Transaction, result: RecordFillResult) => Promise<EffectsOutcome | undefined>;
+
+export interface EffectsOutcome {
+  /** The order's log still had other open orders inside this transaction: settle it again after the commit. */
+  logStillOpen: boolean;
+}
 
 export async function recordFill(
   db: Database,
@@ -151,8 +158,8 @@ async function recordWithRetry(
       return await db.transaction(
         async (tx) => {
           const result = await recordInTransaction(tx, orderId, source);
-          await effects?.(tx, result);
-          return result;
+          const outcome = await effects?.(tx, result);
+          return outcome?.logStillOpen ? { ...result, logStillOpen: true } : result;
         },
         {
           isolationLevel: 'read committed',

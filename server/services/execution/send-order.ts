@@ -5,6 +5,7 @@
  * (`order-<id>`), which retries with backoff and looks the order up by client id before sending it again.
  */
 import { BrokerRejected } from '../../brokers/errors.ts';
+import { observeSignalToOrder } from '../../lib/metrics.ts';
 import type { ServiceContext } from '../context.ts';
 import { finishOrder } from './finish-order.ts';
 import { followPlaced } from './poll-order.ts';
@@ -66,6 +67,7 @@ async function sendNewOrder(ctx: ServiceContext, deps: SendDeps, order: OrderRow
     return;
   }
   if (!placement.placed) return;
+  observeSignalToOrder(ctx);
   try {
     await followPlaced(ctx, deps, order, placement);
   } catch (error) {

@@ -22,6 +22,7 @@ import { actingUserId, type ServiceContext } from '../context.ts';
 import { NotFound, Precondition } from '../errors.ts';
 import { instrumentOnBroker } from '../execution/instruments.ts';
 import { canonical } from '../execution/position-math.ts';
+import { invalidatePortfolio } from '../portfolio/invalidation.ts';
 import { adjustPosition } from './adjust-books.ts';
 import { symbolKey } from './compare.ts';
 import { WORKING_ORDER_STATUSES } from './local-books.ts';
@@ -39,7 +40,7 @@ export async function adoptBrokerPosition(
   const brokerQuantity = canonical(atBroker.reduce((sum, p) => sum.plus(p.quantity), new Big(0)).toFixed());
   const brokerAvg = atBroker.find((p) => new Big(p.avgEntryPrice).gt(0))?.avgEntryPrice ?? null;
 
-  return withTransaction(ctx, async (tx) => {
+  const adopted = await withTransaction(ctx, async (tx) => {
     const candidates = (
       await tx
         .select({ id: openPositions.id, symbol: openPositions.symbol })
@@ -115,6 +116,8 @@ export async function adoptBrokerPosition(
       quantity: adjusted.after,
     };
   });
+  invalidatePortfolio(connection.userId);
+  return adopted;
 }
 
 async function refuseWhileOrdersWork(db: DbOrTx, connectionId: number, key: string, shown: string): Promise<void> {

@@ -12,6 +12,7 @@ import type { BrokerAdapter } from '../../brokers/types.ts';
 import type { ServiceContext } from '../context.ts';
 import { NotFound } from '../errors.ts';
 import type { OrderJobDeps } from '../execution/submit-order.ts';
+import { noteBrokerMarks } from '../portfolio/invalidation.ts';
 import { comparePositions, type RunDiscrepancy, symbolKey } from './compare.ts';
 import { holdingsOf, knownBrokerOrderIds, ordersByIds, workingOrdersOf } from './local-books.ts';
 import { refreshOrders } from './refresh-orders.ts';
@@ -81,6 +82,8 @@ async function compare(
   changed: Set<number>,
 ): Promise<RunDiscrepancy[]> {
   const brokerPositions = await adapter.getPositions();
+  // The broker's market prices value the trader's open positions (portfolio unrealized P&L).
+  noteBrokerMarks(connectionId, brokerPositions);
   const brokerOpenOrders = await adapter.getOpenOrders();
   const holdings = await holdingsOf(deps.db, connectionId);
   const working = await workingOrdersOf(deps.db, connectionId);

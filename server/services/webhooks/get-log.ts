@@ -58,7 +58,7 @@ export async function getWebhookLog(ctx: ServiceContext, id: number): Promise<We
 
   return {
     ...log,
-    rawBody: redactBody(log.rawBody),
+    rawBody: log.rawBody === null ? null : redactBody(log.rawBody),
     // A Signal holds no secret field; scrubbed anyway so a future field cannot leak through here.
     payload: log.payload ? (scrubSecrets(log.payload) as Record<string, unknown>) : null,
     replayOf,

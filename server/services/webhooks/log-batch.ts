@@ -56,7 +56,7 @@ class BatchedLogWriter implements AcceptedLogWriter {
 
   accept(row: WebhookLogInsert, plan: DedupPlan | undefined, deadline: number): Promise<AcceptOutcome> {
     return new Promise((resolve, reject) => {
-      const bytes = Buffer.byteLength(row.rawBody, 'utf8');
+      const bytes = Buffer.byteLength(row.rawBody ?? '', 'utf8');
       this.pending.push({ row: { ...row, status: 'received' }, plan, deadline, bytes, resolve, reject });
       this.schedule();
     });

@@ -62,6 +62,13 @@ export async function replayWebhookLog(ctx: ServiceContext, sources: IngestSourc
         'This alert was refused for its passphrase, so nothing shows it came from your TradingView alert: it cannot be replayed',
       );
     }
+    // Bodies older than WEBHOOK_RAW_RETENTION_DAYS are pruned (services/maintenance/prune-webhook-bodies.ts).
+    if (original.rawBody === null) {
+      throw new Precondition(
+        'This alert is older than the raw-body retention period: its body is gone and it cannot be replayed',
+      );
+    }
+    const rawBody = original.rawBody;
     const earlier = await liveReplayOf(tx, original.id);
     if (earlier) {
       throw new Precondition(`This log was already replayed as log ${earlier.id}, which is ${earlier.status}`);
@@ -71,7 +78,7 @@ export async function replayWebhookLog(ctx: ServiceContext, sources: IngestSourc
       { ...deps, db: tx, acceptedLogs: undefined },
       {
         lookup: { kind: 'owner', strategyId: original.strategyId, userId: actingUserId(ctx) },
-        rawBody: original.rawBody,
+        rawBody,
         contentType: original.contentType ?? undefined,
         sourceIp: ctx.ip,
         source: 'replay',

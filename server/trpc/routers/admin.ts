@@ -17,6 +17,7 @@ import {
   setTradingEnabledInput,
   userListInput,
 } from '#shared/schemas/admin.ts';
+import { queueStats } from '#shared/schemas/health.ts';
 import { disableUser } from '../../services/admin/disable-user.ts';
 import { listAudit } from '../../services/admin/list-audit.ts';
 import { listUsers } from '../../services/admin/list-users.ts';
@@ -25,6 +26,7 @@ import { setTradingEnabled } from '../../services/admin/set-trading-enabled.ts';
 import { discardDeadLetter } from '../../services/dead-letters/discard.ts';
 import { listDeadLetters } from '../../services/dead-letters/list.ts';
 import { replayDeadLetter } from '../../services/dead-letters/replay.ts';
+import { getQueueStats } from '../../services/health/details.ts';
 import { serviceContext } from '../context.ts';
 import { adminProcedure, protectedProcedure, router } from '../init.ts';
 
@@ -42,6 +44,10 @@ export const adminRouter = router({
       .input(deadLetterIdInput)
       .output(deadLetter)
       .mutation(({ ctx, input }) => discardDeadLetter(serviceContext(ctx), input.id)),
+  }),
+  queues: router({
+    /** Job counts per queue and state, read from Redis at the call. */
+    stats: adminProcedure.output(queueStats).query(({ ctx }) => getQueueStats(ctx.deps.readQueueStats)),
   }),
   audit: router({
     list: adminProcedure

@@ -8,11 +8,14 @@
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { auditLogs } from '../../../drizzle/schema/audit_logs.ts';
+import { brokerOrders } from '../../../drizzle/schema/broker_orders.ts';
 import { deadLetters } from '../../../drizzle/schema/dead_letters.ts';
+import { webhookLogs } from '../../../drizzle/schema/webhook_logs.ts';
 import { ordersQueue } from '../../../server/jobs/queues/orders.ts';
 import { waitFor } from '../../helpers/app.ts';
 import {
   type ExecutionHarness,
+  logSettles,
   notificationsOf,
   orderFigures,
   ordersOfLog,
@@ -22,6 +25,7 @@ import {
   sendAndSettle,
   setupAlpacaStrategy,
   startExecutionHarness,
+  withSignalsHeld,
 } from '../../helpers/execution.ts';
 
 let harness: ExecutionHarness;
@@ -81,6 +85,50 @@ describe('retried submissions', () => {
     expect(atFake).toHaveLength(1);
     expect(orderFigures(order)).toMatchObject({ status: 'filled', filledQty: '3', avgFillPrice: '100' });
     expect(await position(routed)).toBe('3');
+  });
+});
+
+describe('a signal job run again after the worker died while it was sending', () => {
+  it('hands the order it had claimed to its submit job, which sends it exactly once', async () => {
+    const db = harness.server.deps.database.db;
+    const routed = await setupAlpacaStrategy(harness);
+    let logId = 0;
+    let orderId = 0;
+    await withSignalsHeld(harness, async () => {
+      const answer = await routed.send(alert({ action: 'buy', quantity: '4' }));
+      logId = Number(answer.body.id);
+      // What the first run left behind: its transaction committed (log executing, order written) and the order
+      // claimed for sending; then the worker died before the broker heard of it. The job runs again on release.
+      await db.update(webhookLogs).set({ status: 'executing' }).where(eq(webhookLogs.id, logId));
+      const [order] = await db
+        .insert(brokerOrders)
+        .values({
+          userId: routed.trader.id,
+          strategyId: routed.strategyId,
+          brokerConnectionId: routed.connectionId,
+          webhookLogId: logId,
+          symbol: 'AAPL',
+          brokerSymbol: 'AAPL',
+          side: 'buy',
+          intent: 'open',
+          orderType: 'market',
+          tif: 'day',
+          quantity: '4',
+          status: 'submitting',
+          attempts: 1,
+        })
+        .$returningId();
+      orderId = order?.id ?? 0;
+      await db
+        .update(brokerOrders)
+        .set({ clientOrderId: `fp-${orderId}` })
+        .where(eq(brokerOrders.id, orderId));
+    });
+    expect((await logSettles(harness, logId, ['executed', 'failed'])).status).toBe('executed');
+    const [order] = await ordersOfLog(harness, logId);
+    expect(orderFigures(order)).toMatchObject({ status: 'filled', filledQty: '4' });
+    expect(harness.alpaca.controls.ordersByClientId(`fp-${orderId}`)).toHaveLength(1);
+    expect(await position(routed)).toBe('4');
   });
 });
 

@@ -15,7 +15,7 @@ import { createRedis } from '../../../server/jobs/connection.ts';
 import { enqueueDeliveries } from '../../../server/jobs/processors/notify.ts';
 import { closeQueues, createQueues, type Queues } from '../../../server/jobs/queue-factory.ts';
 import { QUEUE_CONFIGS } from '../../../server/jobs/queues/index.ts';
-import { NOTIFY_DISPATCH, upsertSchedulers } from '../../../server/jobs/schedulers.ts';
+import { NOTIFY_DISPATCH, SCHEDULES, upsertSchedulers } from '../../../server/jobs/schedulers.ts';
 import { env } from '../../../server/lib/env.ts';
 import { logger } from '../../../server/lib/logger.ts';
 import type { ServiceContext } from '../../../server/services/context.ts';
@@ -141,9 +141,7 @@ describe('dispatch sweep', () => {
       expect(NOTIFY_DISPATCH.opts).toEqual({ attempts: 1 });
     } finally {
       await queues.notify.removeJobScheduler(NOTIFY_DISPATCH.name);
-      for (const name of ['purge-expired-sessions', 'outbox-sweep', 'expire-staged']) {
-        await queues.maintenance.removeJobScheduler(name);
-      }
+      for (const { name } of SCHEDULES) await queues.maintenance.removeJobScheduler(name);
     }
   });
 });

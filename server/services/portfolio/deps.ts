@@ -1,0 +1,8 @@
+import type { Redis } from 'ioredis';
+
+/** What the portfolio verbs need beyond the service context: the cache's Redis (also read for broker marks). */
+export interface PortfolioDeps {
+  redis: Redis;
+  /** The clock deciding "today" for periods that end in the future; tests may fix it. */
+  now?: () => Date;
+}
