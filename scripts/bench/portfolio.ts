@@ -75,6 +75,8 @@ function benchEnv(port: number): NodeJS.ProcessEnv {
     HOST: '127.0.0.1',
     PORT: String(port),
     PUBLIC_BASE_URL: `http://127.0.0.1:${port}`,
+    // BENCH_CPU_PROF=<dir>: the api (and the seed) write V8 CPU profiles there on exit, as in the other benches.
+    ...(process.env.BENCH_CPU_PROF ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${process.env.BENCH_CPU_PROF}` } : {}),
   };
 }
 
