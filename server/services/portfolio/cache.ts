@@ -1,9 +1,10 @@
 /**
  * The portfolio answers cached in Redis per user and input. Invalidation is a per-user generation counter: every
- * entry's key holds the generation it was computed under, and a change to the user's fills or trades INCRs the
- * counter, so the next read looks for a key that does not exist yet — no key scan, and an answer computed before the
- * change can never be served after it. Entries expire after PORTFOLIO_CACHE_TTL_S, which also bounds how stale the
- * parts no fill announces can be (broker marks, strategy names).
+ * entry is stored with the generation it was computed under, and a change to the user's fills or trades INCRs the
+ * counter, so an entry of an older generation is never served again — no key scan, and an answer computed before the
+ * change can never be served after it. A hit is one round trip: MGET of the counter and the entry (both keys carry
+ * the user's hash tag, so they share a Redis Cluster slot). Entries expire after PORTFOLIO_CACHE_TTL_S, which also
+ * bounds how stale the parts no fill announces can be (broker marks, strategy names).
  *
  * A burst of identical requests computes once per process (single flight: concurrent misses share one promise).
  * With Redis away every request computes, uncached: the cache is a speed-up, never a dependency.
@@ -24,8 +25,18 @@ const GENERATION_TTL_MS = 7 * 86_400_000;
 
 const inflight = new Map<string, Promise<unknown>>();
 
+/** A user's keys share the hash tag `{portfolio:<id>}`: one Cluster slot, so the counter and an entry MGET together. */
+function userKeyPrefix(userId: number): string {
+  return `${env.REDIS_PREFIX}:{portfolio:${userId}}`;
+}
+
 function generationKey(userId: number): string {
-  return `${env.REDIS_PREFIX}:portfolio:${userId}:gen`;
+  return `${userKeyPrefix(userId)}:gen`;
+}
+
+/** An entry: the generation it was computed under, a space, then the superjson answer. */
+function entryValue(generation: string, answer: unknown): string {
+  return `${generation} ${superjson.stringify(answer)}`;
 }
 
 /** Canonical JSON (sorted keys, dates as ISO) hashed: the same input always names the same entry. */
@@ -64,46 +75,42 @@ export async function cachedAnswer<T>(
   compute: () => Promise<T>,
   options: CacheOptions = {},
 ): Promise<T> {
-  let generation: string | null = null;
+  const entryKey = `${userKeyPrefix(key.userId)}:${key.procedure}:${inputHash(key.input)}`;
   // While the connection is not ready, ask nothing: a command would fail anyway, or wait for a reconnection.
-  if (redis.status === 'ready') {
-    generation = await redis.get(generationKey(key.userId)).then(
-      (value) => value ?? '0',
-      () => null,
-    );
-  }
-  if (generation === null) {
+  const read =
+    redis.status === 'ready'
+      ? await redis.mget(generationKey(key.userId), entryKey).then(
+          ([generation, entry]) => ({ generation: generation ?? '0', entry }),
+          () => null,
+        )
+      : null;
+  if (read === null) {
     portfolioCacheCounters.bypassed++;
     return compute();
   }
-  const entryKey = `${env.REDIS_PREFIX}:portfolio:${key.userId}:${generation}:${key.procedure}:${inputHash(key.input)}`;
-  const pending = inflight.get(entryKey);
+  const { generation, entry } = read;
+  if (entry?.startsWith(`${generation} `)) {
+    portfolioCacheCounters.hits++;
+    return superjson.parse<T>(entry.slice(generation.length + 1));
+  }
+  // One computation per generation and input in this process; concurrent misses join it.
+  const flight = `${entryKey}:${generation}`;
+  const pending = inflight.get(flight);
   if (pending) {
     portfolioCacheCounters.coalesced++;
     return pending as Promise<T>;
-  }
-  const stored = await redis.get(entryKey).catch(() => null);
-  if (stored !== null) {
-    portfolioCacheCounters.hits++;
-    return superjson.parse<T>(stored);
-  }
-  // Another request may have started the computation while this one asked Redis.
-  const started = inflight.get(entryKey);
-  if (started) {
-    portfolioCacheCounters.coalesced++;
-    return started as Promise<T>;
   }
   portfolioCacheCounters.misses++;
   const ttlMs = options.ttlMs ?? env.PORTFOLIO_CACHE_TTL_S * 1000;
   const computing = compute()
     .then((answer) => {
-      redis.set(entryKey, superjson.stringify(answer), 'PX', ttlMs).catch((err: unknown) => {
+      redis.set(entryKey, entryValue(generation, answer), 'PX', ttlMs).catch((err: unknown) => {
         log.debug({ err }, 'portfolio answer not cached');
       });
       return answer;
     })
-    .finally(() => inflight.delete(entryKey));
-  inflight.set(entryKey, computing);
+    .finally(() => inflight.delete(flight));
+  inflight.set(flight, computing);
   return computing;
 }
 

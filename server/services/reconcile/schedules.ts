@@ -13,6 +13,7 @@ import { strategies } from '#drizzle/schema/strategies.ts';
 import { notDeleted } from '../../db/soft-delete.ts';
 import type { DbOrTx } from '../../db/transaction.ts';
 import type { ServiceContext } from '../context.ts';
+import { type SyncCounts, syncSchedulerSet } from '../scheduler-sets.ts';
 
 /** The job layer's scheduler operations (server/jobs/schedulers.ts), injected: services never import server/jobs. */
 export interface ReconcileSchedules {
@@ -75,30 +76,16 @@ export async function syncConnectionSchedule(
 }
 
 /** The periodic step: one scheduler per connection to reconcile, at the current interval, and no other. */
-export async function syncReconcileSchedules(
-  ctx: ServiceContext,
-  schedules: ReconcileSchedules,
-): Promise<{ added: number; updated: number; removed: number }> {
-  const wanted = await connectionsToReconcile(ctx.db);
-  const existing = await schedules.list();
-  const have = new Set(existing.map((entry) => entry.connectionId));
-  let added = 0;
-  let updated = 0;
-  let removed = 0;
-  for (const entry of existing) {
-    if (!wanted.has(entry.connectionId)) {
-      await schedules.remove(entry.connectionId);
-      removed++;
-    } else if (entry.everyMs !== schedules.everyMs) {
-      await schedules.upsert(entry.connectionId);
-      updated++;
-    }
-  }
-  for (const connectionId of wanted) {
-    if (have.has(connectionId)) continue;
-    await schedules.upsert(connectionId);
-    added++;
-  }
-  if (added + updated + removed > 0) ctx.log.info({ added, updated, removed }, 'reconciliation schedulers synced');
-  return { added, updated, removed };
+export async function syncReconcileSchedules(ctx: ServiceContext, schedules: ReconcileSchedules): Promise<SyncCounts> {
+  const wanted = new Map([...(await connectionsToReconcile(ctx.db))].map((id) => [id, schedules.everyMs] as const));
+  // Every reconciliation scheduler has the one interval, so its upsert takes none.
+  const set = {
+    list: () => schedules.list(),
+    remove: (id: number) => schedules.remove(id),
+    upsert: (id: number) => schedules.upsert(id),
+  };
+  const counts = await syncSchedulerSet(set, wanted);
+  const { added, updated, removed } = counts;
+  if (added + updated + removed > 0) ctx.log.info(counts, 'reconciliation schedulers synced');
+  return counts;
 }

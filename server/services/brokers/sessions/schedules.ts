@@ -12,18 +12,14 @@ import type { Broker, ConnectionStatus } from '#shared/enums.ts';
 import { notDeleted } from '../../../db/soft-delete.ts';
 import type { DbOrTx } from '../../../db/transaction.ts';
 import type { ServiceContext } from '../../context.ts';
+import { type SchedulerSet, type SyncCounts, syncSchedulerSet } from '../../scheduler-sets.ts';
 
 /** Milliseconds between checks of a broker's connections (env ALPACA/TRADOVATE/IBKR_SESSION_INTERVAL_S). */
 export type SessionIntervals = Record<Broker, number>;
 
 /** The job layer's scheduler operations (server/jobs/schedulers.ts), injected: services never import server/jobs. */
-export interface SessionSchedules {
+export interface SessionSchedules extends SchedulerSet {
   readonly intervals: SessionIntervals;
-  /** Creates the connection's scheduler, or moves it to `everyMs` (keeping its next run when that is unchanged). */
-  upsert(connectionId: number, everyMs: number): Promise<void>;
-  remove(connectionId: number): Promise<void>;
-  /** The connections that have a scheduler now, with its interval. */
-  list(): Promise<Array<{ connectionId: number; everyMs: number | null }>>;
 }
 
 /**
@@ -77,31 +73,9 @@ export async function syncConnectionSession(
 }
 
 /** The periodic step: one scheduler per kept connection, at its current interval, and no other. */
-export async function syncSessionSchedules(
-  ctx: ServiceContext,
-  schedules: SessionSchedules,
-): Promise<{ added: number; updated: number; removed: number }> {
-  const wanted = await connectionsToKeep(ctx.db, schedules.intervals);
-  const existing = await schedules.list();
-  const have = new Set(existing.map((entry) => entry.connectionId));
-  let added = 0;
-  let updated = 0;
-  let removed = 0;
-  for (const entry of existing) {
-    const everyMs = wanted.get(entry.connectionId);
-    if (everyMs === undefined) {
-      await schedules.remove(entry.connectionId);
-      removed++;
-    } else if (entry.everyMs !== everyMs) {
-      await schedules.upsert(entry.connectionId, everyMs);
-      updated++;
-    }
-  }
-  for (const [connectionId, everyMs] of wanted) {
-    if (have.has(connectionId)) continue;
-    await schedules.upsert(connectionId, everyMs);
-    added++;
-  }
-  if (added + updated + removed > 0) ctx.log.info({ added, updated, removed }, 'session schedulers synced');
-  return { added, updated, removed };
+export async function syncSessionSchedules(ctx: ServiceContext, schedules: SessionSchedules): Promise<SyncCounts> {
+  const counts = await syncSchedulerSet(schedules, await connectionsToKeep(ctx.db, schedules.intervals));
+  const { added, updated, removed } = counts;
+  if (added + updated + removed > 0) ctx.log.info(counts, 'session schedulers synced');
+  return counts;
 }
