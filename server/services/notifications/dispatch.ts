@@ -71,36 +71,45 @@ export async function dispatchNotifications(
   let dispatched = 0;
   let enqueued = 0;
   for (let batch = 0; batch < maxBatches; batch++) {
-    const rows: PendingRow[] = await ctx.db
-      .select({
-        id: notifications.id,
-        userId: notifications.userId,
-        type: notifications.type,
-        severity: notifications.severity,
-        title: notifications.title,
-        data: notifications.data,
-        deletedAt: notifications.deletedAt,
-      })
-      .from(notifications)
-      .where(isNull(notifications.dispatchedAt))
-      .orderBy(asc(notifications.id))
-      .limit(batchSize);
+    // Sweeps overlap (a repeatable job's next run is scheduled when the current one starts, and two workers sweep):
+    // each claims its rows with SKIP LOCKED, so every notification is enqueued and announced by one sweep only.
+    // READ COMMITTED: no gap locks, so notifications inserted meanwhile (by fills) never wait for a sweep.
+    const { rows, deliveries } = await ctx.db.transaction(
+      async (tx) => {
+        const claimed: PendingRow[] = await tx
+          .select({
+            id: notifications.id,
+            userId: notifications.userId,
+            type: notifications.type,
+            severity: notifications.severity,
+            title: notifications.title,
+            data: notifications.data,
+            deletedAt: notifications.deletedAt,
+          })
+          .from(notifications)
+          .where(isNull(notifications.dispatchedAt))
+          .orderBy(asc(notifications.id))
+          .limit(batchSize)
+          .for('update', { skipLocked: true });
+        if (claimed.length === 0) return { rows: claimed, deliveries: [] };
+        const planned = await planDeliveries(tx, claimed);
+        // Job ids (notify-<notification>-<channel>) make an enqueue repeated after a failed commit add nothing.
+        if (planned.length > 0) await enqueue(planned);
+        await tx
+          .update(notifications)
+          .set({ dispatchedAt: now() })
+          .where(
+            inArray(
+              notifications.id,
+              claimed.map((row) => row.id),
+            ),
+          );
+        return { rows: claimed, deliveries: planned };
+      },
+      { isolationLevel: 'read committed' },
+    );
     if (rows.length === 0) break;
-    const deliveries = await planDeliveries(ctx.db, rows);
-    if (deliveries.length > 0) await enqueue(deliveries);
-    await ctx.db
-      .update(notifications)
-      .set({ dispatchedAt: now() })
-      .where(
-        and(
-          inArray(
-            notifications.id,
-            rows.map((row) => row.id),
-          ),
-          isNull(notifications.dispatchedAt),
-        ),
-      );
-    // Committed, and marked so it is announced once: now the trader's open event streams hear of it.
+    // Committed, and claimed by this sweep alone: now the trader's open event streams hear of it, once.
     publishNotifications(rows.filter((row) => row.deletedAt === null));
     dispatched += rows.length;
     enqueued += deliveries.length;
