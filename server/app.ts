@@ -109,11 +109,21 @@ export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Pr
     routerOptions: { maxParamLength: 5_000 },
     requestIdHeader: false,
     genReqId: (request) => newRequestId(request.headers['x-request-id']),
-    return503OnClosing: true,
+    // A request reaching a draining api (a keep-alive connection, after the shutdown signal) is answered below in
+    // the API's error shape (SPEC §4); Fastify's own 503 would send a body of its own.
+    return503OnClosing: false,
   });
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
+    // Probes keep answering while draining (liveness stays up, readiness says `draining`).
+    if (deps.lifecycle.draining && !request.url.startsWith('/health')) {
+      reply.header('connection', 'close').header('retry-after', '5');
+      return sendHttpError(reply, 503, {
+        code: 'service-unavailable',
+        message: 'This server is shutting down; send the request again',
+      });
+    }
   });
   observeHttpDurations(app);
 

@@ -52,4 +52,21 @@ describe('readiness', () => {
     expect(draining.body.failing).toEqual(['draining']);
     expect((await fetch(`${server.url}/health/live`)).status).toBe(200);
   });
+
+  it('answers a request that reaches it while draining 503 in the API error shape, closing the connection', async () => {
+    // (startDraining ran in the test above.) A webhook alert and an API call on a kept-alive connection.
+    for (const [path, init] of [
+      ['/api/v1/webhooks/tradingview/some-token', { method: 'POST', body: '{"ticker":"AAPL","action":"buy"}' }],
+      ['/api/v1/trpc/health.check', { method: 'GET' }],
+    ] as const) {
+      const response = await fetch(`${server.url}${path}`, {
+        ...init,
+        headers: { 'content-type': 'application/json' },
+      });
+      expect(response.status).toBe(503);
+      expect(response.headers.get('connection')).toBe('close');
+      expect(response.headers.get('retry-after')).toBe('5');
+      expect(await response.json()).toMatchObject({ ok: false, code: 'service-unavailable' });
+    }
+  });
 });
