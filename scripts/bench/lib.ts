@@ -6,12 +6,13 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import autocannon from 'autocannon';
 import type { Redis } from 'ioredis';
 import type { Connection } from 'mysql2/promise';
 import { Pool } from 'undici';
+import { projectPath } from '../../server/lib/paths.ts';
 
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -275,4 +276,15 @@ export async function load(url: string, body: string, connections: number, durat
     p99Ms: result.latency.p99,
     maxMs: result.latency.max,
   };
+}
+
+/**
+ * Writes a benchmark's results to bench-results/<name>.json (what summary.ts reads) and prints its verdict line:
+ * `<label>: PASS`, or `<label>: FAIL` with one line per failure.
+ */
+export function writeResults(name: string, label: string, results: object, failures: readonly string[]): void {
+  mkdirSync(projectPath('bench-results'), { recursive: true });
+  writeFileSync(projectPath(`bench-results/${name}.json`), `${JSON.stringify(results, null, 2)}\n`);
+  console.log(failures.length === 0 ? `${label}: PASS` : `${label}: FAIL\n  ${failures.join('\n  ')}`);
+  console.log(`written: bench-results/${name}.json`);
 }

@@ -26,14 +26,13 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import autocannon from 'autocannon';
 import Big from 'big.js';
 import { Redis } from 'ioredis';
 import { createConnection, type RowDataPacket } from 'mysql2/promise';
 import { Pool } from 'undici';
 import { projectPath } from '../../server/lib/paths.ts';
-import { type Child, freePort, startChild, stopChild, waitReady } from './lib.ts';
+import { type Child, freePort, startChild, stopChild, waitReady, writeResults } from './lib.ts';
 import type { FloorResult, Latency } from './portfolio-floor.ts';
 
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10);
@@ -329,7 +328,6 @@ try {
     console.log(`  ${cell(statement.p50Ms, 7)} ${cell(statement.p95Ms, 7)}  ${statement.statement}…`);
   console.log(`integrity: ${integrity.ok ? 'OK' : 'FAILED'} ${JSON.stringify(integrity)}`);
 
-  mkdirSync(projectPath('bench-results'), { recursive: true });
   const report = {
     id: 'B3',
     at: new Date().toISOString(),
@@ -348,9 +346,7 @@ try {
     pass: failures.length === 0,
     wallS: Math.round((performance.now() - started) / 1000),
   };
-  writeFileSync(projectPath('bench-results/portfolio.json'), `${JSON.stringify(report, null, 2)}\n`);
-  console.log(failures.length === 0 ? 'B3: PASS' : `B3: FAIL\n  ${failures.join('\n  ')}`);
-  console.log('written: bench-results/portfolio.json');
+  writeResults('portfolio', 'B3', report, failures);
 } catch (error) {
   failures.push(String(error));
   console.error(error);

@@ -3,9 +3,7 @@
  * the detail lines (latency without queueing, where the time goes, B4 rates, CPU per signal, integrity, memory) and
  * bench-results/signal-to-order.json. A missed budget is added to `failures`, as scripts/bench/webhooks.ts does.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { projectPath } from '../../server/lib/paths.ts';
-import type { memoryMb, Posted } from './lib.ts';
+import { type memoryMb, type Posted, writeResults } from './lib.ts';
 import type { SignalTrace, Spread, traceFloor } from './signal-trace.ts';
 
 export interface Settings {
@@ -147,7 +145,6 @@ export function report(r: Results, s: Settings, failures: string[], wallS: numbe
     console.log(`memory ${when}: api ${mem(m.api)} MB, worker ${mem(m.worker)} MB`);
   }
 
-  mkdirSync(projectPath('bench-results'), { recursive: true });
   const json = {
     id: 'B2/B4/B5',
     at: new Date().toISOString(),
@@ -177,7 +174,5 @@ export function report(r: Results, s: Settings, failures: string[], wallS: numbe
     pass: failures.length === 0,
     wallS,
   };
-  writeFileSync(projectPath('bench-results/signal-to-order.json'), `${JSON.stringify(json, null, 2)}\n`);
-  console.log(failures.length === 0 ? 'B2/B4/B5: PASS' : `B2/B4/B5: FAIL\n  ${failures.join('\n  ')}`);
-  console.log('written: bench-results/signal-to-order.json');
+  writeResults('signal-to-order', 'B2/B4/B5', json, failures);
 }

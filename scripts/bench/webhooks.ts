@@ -10,12 +10,21 @@
  * e.g. heap settings to compare).
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { createConnection, type ResultSetHeader, type RowDataPacket } from 'mysql2/promise';
 import { projectPath } from '../../server/lib/paths.ts';
-import { type Child, freePort, type LoadResult, load, rssMb, startChild, stopChild, waitReady } from './lib.ts';
+import {
+  type Child,
+  freePort,
+  type LoadResult,
+  load,
+  rssMb,
+  startChild,
+  stopChild,
+  waitReady,
+  writeResults,
+} from './lib.ts';
 
 const CONNECTIONS = 64;
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10);
@@ -206,7 +215,6 @@ try {
     `api: ready in ${Math.round(readyMs)} ms; RSS ${apiIdleRssMb ?? '?'} MB idle, after the run ${apiRssMb ?? '?'} MB (B5 budget 250 MB)`,
   );
 
-  mkdirSync(projectPath('bench-results'), { recursive: true });
   const report = {
     id: 'B1',
     at: new Date().toISOString(),
@@ -223,9 +231,7 @@ try {
     pass: failures.length === 0,
     wallS: Math.round((performance.now() - started) / 1000),
   };
-  writeFileSync(projectPath('bench-results/webhooks.json'), `${JSON.stringify(report, null, 2)}\n`);
-  console.log(failures.length === 0 ? 'B1: PASS' : `B1: FAIL\n  ${failures.join('\n  ')}`);
-  console.log('written: bench-results/webhooks.json');
+  writeResults('webhooks', 'B1', report, failures);
 } catch (error) {
   failures.push(String(error));
   console.error(error);
