@@ -1,10 +1,12 @@
 /**
  * api process: Fastify with tRPC, the HTTP routes, the probes and /metrics. Shutdown on SIGTERM/SIGINT: readiness
- * goes false, the server stops accepting and lets in-flight requests finish, then Redis and MySQL close and Sentry
- * sends what it holds, all under SHUTDOWN_TIMEOUT_MS.
+ * goes false and the api keeps serving for SHUTDOWN_GRACE_MS (load balancers stop routing to it meanwhile), then
+ * stops accepting and lets in-flight requests finish, then Redis and MySQL close and Sentry sends what it holds,
+ * all under SHUTDOWN_TIMEOUT_MS.
  */
 // First: Sentry starts before the libraries it watches are loaded.
 import './instrument.ts';
+import { setTimeout as delay } from 'node:timers/promises';
 import { buildApp } from './app.ts';
 import { BrokerRegistry } from './brokers/registry.ts';
 import { createDatabase } from './db/client.ts';
@@ -79,7 +81,15 @@ handleShutdownSignals(
   () =>
     runShutdown(
       [
-        { name: 'http', run: () => app.close() },
+        // Readiness is already 503: keep serving while load balancers notice, then stop accepting.
+        { name: 'grace', run: () => delay(env.SHUTDOWN_GRACE_MS) },
+        {
+          name: 'http',
+          run: () => {
+            lifecycle.startClosing();
+            return app.close();
+          },
+        },
         { name: 'brokers', run: async () => brokers.close() },
         { name: 'queues', run: () => closeQueues(queues) },
         { name: 'redis', run: () => redis.quit() },

@@ -116,9 +116,13 @@ export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Pr
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
-    // Probes keep answering while draining (liveness stays up, readiness says `draining`).
-    if (deps.lifecycle.draining && !request.url.startsWith('/health')) {
-      reply.header('connection', 'close').header('retry-after', '5');
+    // Probes keep answering throughout (liveness stays up, readiness says `draining`).
+    if (!deps.lifecycle.draining || request.url.startsWith('/health')) return;
+    // Draining, in the grace period: served as usual, but the connection ends with the answer, so a keep-alive
+    // client opens its next one through the load balancer (to another instance) instead of riding this one.
+    reply.header('connection', 'close');
+    if (deps.lifecycle.closing) {
+      reply.header('retry-after', '5');
       return sendHttpError(reply, 503, {
         code: 'service-unavailable',
         message: 'This server is shutting down; send the request again',

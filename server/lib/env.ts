@@ -105,6 +105,9 @@ const envObject = z.object({
   REQUEST_TIMEOUT_MS: positiveInt.default(15_000),
   TRPC_MAX_BATCH_SIZE: positiveInt.max(100).default(10),
   SHUTDOWN_TIMEOUT_MS: positiveInt.default(25_000),
+  // After SIGTERM the api keeps serving this long with readiness already 503, so a load balancer stops routing to it
+  // (it notices at its next probe) before the listener closes; 0 closes at once (development, tests).
+  SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(60_000).default(5_000),
   ALPACA_PAPER_URL: httpUrl.default('https://paper-api.alpaca.markets'),
   ALPACA_LIVE_URL: httpUrl.default('https://api.alpaca.markets'),
   TRADOVATE_DEMO_URL: httpUrl.default('https://demo.tradovateapi.com/v1'),

@@ -5,18 +5,30 @@
 import type { Logger } from './logger.ts';
 
 export interface Lifecycle {
+  /** From the first shutdown signal: readiness is 503, so load balancers stop sending new traffic. */
   readonly draining: boolean;
+  /** From the moment the api stops accepting (after its grace period): late requests are refused. */
+  readonly closing: boolean;
   startDraining(): void;
+  startClosing(): void;
 }
 
 export function createLifecycle(): Lifecycle {
   let draining = false;
+  let closing = false;
   return {
     get draining() {
       return draining;
     },
+    get closing() {
+      return closing;
+    },
     startDraining() {
       draining = true;
+    },
+    startClosing() {
+      draining = true;
+      closing = true;
     },
   };
 }

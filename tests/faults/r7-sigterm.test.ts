@@ -4,7 +4,9 @@
  * connection of its own, while one of the processes is told to stop.
  *
  * "No in-flight request cut", precisely: every request the api received — it logs `incoming request` with the
- * caller's x-request-id — got a complete answer (status line and whole JSON body). Once the listener has closed a
+ * caller's x-request-id — got a complete answer (status line and whole JSON body). For SHUTDOWN_GRACE_MS after the
+ * SIGTERM the api keeps accepting with readiness already 503 (a load balancer's deregistration window): every alert
+ * sent then is accepted. Once the listener has closed a
  * new connection is refused (ECONNREFUSED), and a connection the kernel queued but the closing server never took up
  * may be reset before any byte was read: neither is an in-flight request, and both may only happen after the SIGTERM.
  * Every 202 answer has its log row and its signal job.
@@ -52,6 +54,8 @@ const SHUTDOWN_TIMEOUT_MS = 10_000;
 /** Requests held half-sent across the api's SIGTERM, and how long after it their bodies are completed. */
 const HELD = 4;
 const HOLD_AFTER_SIGTERM_MS = 500;
+/** The api's SHUTDOWN_GRACE_MS: it keeps serving this long after the SIGTERM, readiness already 503. */
+const GRACE_MS = 1_500;
 
 interface Outcome {
   requestId: string;
@@ -85,7 +89,7 @@ let sequence = 0;
 async function startApi(): Promise<{ api: ApiProcess; logFile: string }> {
   const logFile = join(tmpdir(), `fillpath-r7-${runTag}-${logFiles.length}.log`);
   logFiles.push(logFile);
-  const api = await startApiProcess({ ...processEnv, LOG_FILE: logFile });
+  const api = await startApiProcess({ ...processEnv, LOG_FILE: logFile, SHUTDOWN_GRACE_MS: String(GRACE_MS) });
   apis.push(api);
   await api.ready(30_000);
   return { api, logFile };
@@ -243,7 +247,10 @@ describe('R7: SIGTERM under load', () => {
 
     const sigtermAt = Date.now();
     const stopping = api.stop();
-    await sleep(HOLD_AFTER_SIGTERM_MS);
+    await sleep(100);
+    // In the grace period: a load balancer's probe already sees 503 while traffic is still served.
+    const readyInGrace = (await fetch(`${api.url}/health/ready`)).status;
+    await sleep(HOLD_AFTER_SIGTERM_MS - 100);
     for (const request of held) request.finish();
     const code = await stopping;
     const stoppedMs = Date.now() - sigtermAt;
@@ -252,20 +259,28 @@ describe('R7: SIGTERM under load', () => {
 
     expect(code, api.output()).toBe(0);
     expect(stoppedMs).toBeLessThan(SHUTDOWN_TIMEOUT_MS);
+    expect(stoppedMs).toBeGreaterThanOrEqual(GRACE_MS);
+    expect(readyInGrace).toBe(503);
+    // Alerts sent well inside the grace period (what a load balancer still routes here) were all accepted.
+    const inGrace = outcomes.filter((o) => o.sentAt > sigtermAt + 50 && o.sentAt < sigtermAt + GRACE_MS - 300);
+    expect(inGrace.length).toBeGreaterThan(5);
+    expect(inGrace.filter((o) => o.status !== 202)).toEqual([]);
 
     // Every request the api received got a complete answer: 202, or — one that reached it once it was closing,
-    // on a connection accepted before — 503 (Fastify's return503OnClosing, after the SIGTERM only).
+    // on a connection accepted before — 503 in the API's error shape (after the grace period only).
     const received = receivedByServer(logFile);
     const cut = outcomes.filter((o) => received.has(o.requestId) && o.status === undefined);
     expect(cut, 'requests the api received but never answered completely').toEqual([]);
     const answered = outcomes.filter((o) => o.status !== undefined);
     const off = answered.filter(
-      (o) => !(o.status === 202 && o.body?.status === 'accepted') && !(o.status === 503 && o.endedAt >= sigtermAt),
+      (o) =>
+        !(o.status === 202 && o.body?.status === 'accepted') &&
+        !(o.status === 503 && o.body?.code === 'service-unavailable' && o.endedAt >= sigtermAt + GRACE_MS),
     );
     expect(off.map((o) => ({ status: o.status, body: o.body }))).toEqual([]);
     // The rest were never taken up by the server: refused (or reset before it read a byte), after the SIGTERM only.
     const unanswered = outcomes.filter((o) => o.status === undefined);
-    expect(unanswered.filter((o) => received.has(o.requestId) || o.endedAt < sigtermAt)).toEqual([]);
+    expect(unanswered.filter((o) => received.has(o.requestId) || o.endedAt < sigtermAt + GRACE_MS)).toEqual([]);
     expect(unanswered.filter((o) => o.error !== 'ECONNREFUSED' && o.error !== 'ECONNRESET')).toEqual([]);
 
     // The held requests, in flight across the SIGTERM, were served in full after it.
@@ -281,7 +296,7 @@ describe('R7: SIGTERM under load', () => {
     const count = (error: string) => unanswered.filter((o) => o.error === error).length;
     console.info(
       `R7 api: ${outcomes.length + HELD} posts, ${ids.length} accepted, ${drained.length} + ${HELD} held in flight ` +
-        `at SIGTERM answered after it, ${answered.filter((o) => o.status === 503).length} answered 503 while ` +
+        `at SIGTERM answered after it, ${inGrace.length} sent in the grace period all accepted, ${answered.filter((o) => o.status === 503).length} answered 503 while ` +
         `closing, ${count('ECONNREFUSED')} refused and ${count('ECONNRESET')} reset after it; exit ${code} in ` +
         `${stoppedMs} ms`,
     );

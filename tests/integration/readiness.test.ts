@@ -53,8 +53,17 @@ describe('readiness', () => {
     expect((await fetch(`${server.url}/health/live`)).status).toBe(200);
   });
 
-  it('answers a request that reaches it while draining 503 in the API error shape, closing the connection', async () => {
-    // (startDraining ran in the test above.) A webhook alert and an API call on a kept-alive connection.
+  it('keeps serving during the grace period, each answer closing its connection so clients move elsewhere', async () => {
+    // (startDraining ran in the test above.) Readiness is 503 already; a load balancer has not noticed yet.
+    const response = await fetch(`${server.url}/api/v1/trpc/health.check`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('connection')).toBe('close');
+    expect((await ready()).status).toBe(503);
+  });
+
+  it('answers a request that reaches it once the listener closes 503 in the API error shape, closing the connection', async () => {
+    server.deps.lifecycle.startClosing();
+    // A webhook alert and an API call (on a connection opened before the close).
     for (const [path, init] of [
       ['/api/v1/webhooks/tradingview/some-token', { method: 'POST', body: '{"ticker":"AAPL","action":"buy"}' }],
       ['/api/v1/trpc/health.check', { method: 'GET' }],
@@ -68,5 +77,6 @@ describe('readiness', () => {
       expect(response.headers.get('retry-after')).toBe('5');
       expect(await response.json()).toMatchObject({ ok: false, code: 'service-unavailable' });
     }
+    expect((await fetch(`${server.url}/health/live`)).status).toBe(200);
   });
 });

@@ -15,6 +15,8 @@ process.env.DATABASE_URL = workerDatabaseUrl(inject('baseDatabaseUrl'), runId, p
 process.env.REDIS_URL = inject('baseRedisUrl');
 process.env.REDIS_PREFIX = workerRedisPrefix(runId, poolId);
 process.env.NODE_ENV = 'test';
+// Api processes the tests stop close at once; the R7 fault test sets its own grace period.
+process.env.SHUTDOWN_GRACE_MS ??= '0';
 // Everything is logged, at debug level, into one file per run: the end-of-run check looks there for leaked secrets.
 process.env.LOG_LEVEL ??= 'debug';
 process.env.LOG_FILE ??= logFilePath(runId);
