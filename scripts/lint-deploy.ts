@@ -2,10 +2,10 @@
  * `npm run lint:deploy` (part of `npm test`): checks the deployment files without Docker, which CI does not have.
  * - Dockerfile: dockerfile-utils (the Docker language server's validator: instruction syntax, flags, durations,
  *   ports, duplicate CMD/ENTRYPOINT/HEALTHCHECK), then what the README promises of the image: Node of the .nvmrc
- *   major, a non-root user, tini as PID 1, a HEALTHCHECK on /health/live.
+ *   major, a non-root user, tini as PID 1, a HEALTHCHECK on /health/live, the Node memory flags of node-memory.ts.
  * - docker-compose.yml: dclint (the Compose specification's schema plus best-practice rules), then the promises
  *   about the stack: Redis with noeviction and AOF, the migrations as a one-shot that api and worker wait for, and
- *   only real Fillpath variables in the containers' environment.
+ *   only real Fillpath variables in the containers' environment, the api's and worker's memory limit.
  * - README.md: every variable of .env.example (which tests/unit/env.test.ts ties to server/lib/env.ts) is documented.
  * Prints one line per problem and exits 1 when there is any.
  */
@@ -14,6 +14,7 @@ import { DCLinter } from 'dclint';
 import { validate } from 'dockerfile-utils';
 import { parse } from 'yaml';
 import { projectPath } from '../server/lib/paths.ts';
+import { CONTAINER_MEMORY_MB, IMAGE_NODE_OPTIONS } from './node-memory.ts';
 
 const problems: string[] = [];
 const problem = (file: string, message: string) => problems.push(`${file}: ${message}`);
@@ -39,6 +40,10 @@ if (!/^ENTRYPOINT\s+\[\s*"[^"]*tini"/m.test(runtime)) {
 }
 if (!/^HEALTHCHECK\s[\s\S]*?\/health\/live/m.test(runtime)) {
   problem('Dockerfile', 'the final stage must have a HEALTHCHECK on /health/live');
+}
+const nodeOptions = runtime.match(/^ENV\s+NODE_OPTIONS="([^"]*)"/m)?.[1];
+if (nodeOptions !== IMAGE_NODE_OPTIONS) {
+  problem('Dockerfile', `the final stage must set NODE_OPTIONS="${IMAGE_NODE_OPTIONS}" (scripts/node-memory.ts)`);
 }
 
 // --- docker-compose.yml ---
@@ -68,6 +73,7 @@ interface ComposeService {
   restart?: string;
   environment?: Record<string, unknown>;
   depends_on?: Record<string, { condition?: string }>;
+  mem_limit?: string;
 }
 const compose = parse(read('docker-compose.yml'), { merge: true }) as { services?: Record<string, ComposeService> };
 const services = compose.services ?? {};
@@ -82,6 +88,9 @@ if (!words(services.migrate?.command).includes('dist/migrate.js') || services.mi
 for (const name of ['api', 'worker']) {
   if (services[name]?.depends_on?.migrate?.condition !== 'service_completed_successfully') {
     problem('docker-compose.yml', `${name} must depend on migrate with condition service_completed_successfully`);
+  }
+  if (services[name]?.mem_limit !== `${CONTAINER_MEMORY_MB}m`) {
+    problem('docker-compose.yml', `${name} must have mem_limit ${CONTAINER_MEMORY_MB}m (scripts/node-memory.ts)`);
   }
 }
 

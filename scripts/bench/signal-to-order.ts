@@ -20,8 +20,8 @@
  * connection gets more than SIGNALS_PER_CONNECTION signals and the pacing never shows up in the numbers.
  *
  * Env: DATABASE_URL / REDIS_URL (servers to use), BENCH_DURATION_S (default 10), BENCH_B4_SIGNALS (default
- * 15000), BENCH_CPU_PROF=<dir> (api and worker write V8 CPU profiles there on exit), BENCH_NODE_FLAGS (extra node
- * flags for api and worker), BENCH_CHILD_ENV="KEY=value …" (extra settings for api and worker, e.g. DB_POOL_SIZE),
+ * 15000), BENCH_CPU_PROF=<dir> (api and worker write V8 CPU profiles there on exit), BENCH_NODE_FLAGS (node
+ * flags for api and worker; default the image's memory flags as in its container, scripts/node-memory.ts), BENCH_CHILD_ENV="KEY=value …" (extra settings for api and worker, e.g. DB_POOL_SIZE),
  * BENCH_STRATEGIES_PER_USER (default 1).
  */
 import { randomBytes } from 'node:crypto';
@@ -29,6 +29,7 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { createConnection, type RowDataPacket } from 'mysql2/promise';
 import { projectPath } from '../../server/lib/paths.ts';
+import { CONTAINER_NODE_FLAGS } from '../node-memory.ts';
 import {
   type Child,
   cpuMs,
@@ -224,7 +225,8 @@ try {
   const apiPort = await freePort();
   const workerPort = await freePort();
   const cpuProf = process.env.BENCH_CPU_PROF;
-  const nodeFlags = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+  // As in the image's container (scripts/node-memory.ts); BENCH_NODE_FLAGS='' runs without them.
+  const nodeFlags = (process.env.BENCH_NODE_FLAGS ?? CONTAINER_NODE_FLAGS.join(' ')).split(' ').filter(Boolean);
   const profile = (name: string) =>
     cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${cpuProf}`, `--cpu-prof-name=${name}-${Date.now()}.cpuprofile`] : [];
   const env = childEnv(apiPort, {

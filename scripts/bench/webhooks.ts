@@ -6,14 +6,15 @@
  * stopped, database dropped, Redis keys under its prefix unlinked). Exits 1 on a failed check or a missed budget.
  *
  * Env: DATABASE_URL / REDIS_URL (the servers to use; defaults as the api's), BENCH_DURATION_S (default 10),
- * BENCH_CPU_PROF=<dir> (the api writes a V8 CPU profile there on exit), BENCH_NODE_FLAGS (extra node flags for the api,
- * e.g. heap settings to compare).
+ * BENCH_CPU_PROF=<dir> (the api writes a V8 CPU profile there on exit), BENCH_NODE_FLAGS (node flags for the api;
+ * default the image's memory flags as in its container, scripts/node-memory.ts; '' for none).
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { createConnection, type ResultSetHeader, type RowDataPacket } from 'mysql2/promise';
 import { projectPath } from '../../server/lib/paths.ts';
+import { CONTAINER_NODE_FLAGS } from '../node-memory.ts';
 import {
   type Child,
   freePort,
@@ -166,7 +167,8 @@ try {
   // The api, as deployed.
   const apiPort = await freePort();
   const cpuProf = process.env.BENCH_CPU_PROF;
-  const nodeFlags = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+  // As in the image's container (scripts/node-memory.ts); BENCH_NODE_FLAGS='' runs without them.
+  const nodeFlags = (process.env.BENCH_NODE_FLAGS ?? CONTAINER_NODE_FLAGS.join(' ')).split(' ').filter(Boolean);
   const profile = cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${cpuProf}`] : [];
   const apiArgs = [...nodeFlags, ...profile, projectPath('dist/api.js')];
   const api = startChild(apiArgs, childEnv(apiPort), 'api');
