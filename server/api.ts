@@ -26,6 +26,7 @@ import { warmSanitizer } from './lib/sanitize.ts';
 import { flushSentry } from './lib/sentry.ts';
 import { setEventSink } from './services/events/publish.ts';
 import { redisEventSink } from './services/events/redis-sink.ts';
+import { InstancePublisher } from './services/health/instance-publisher.ts';
 import { redisPortfolioSink } from './services/portfolio/cache.ts';
 import { setPortfolioSink } from './services/portfolio/invalidation.ts';
 
@@ -75,6 +76,14 @@ const app = await buildApp({
   sessionSchedules: sessionSchedules(queues),
   readQueueStats: queueStatsReader(queues),
 });
+// This process's breakers and pools, published for health.details, which any api answers for every process.
+const instance = new InstancePublisher({
+  redis,
+  role: 'api',
+  log: logger,
+  sources: { brokers, pools: () => database.poolStatsByName(), draining: () => lifecycle.draining },
+});
+instance.start();
 
 handleShutdownSignals(
   lifecycle,
@@ -90,6 +99,7 @@ handleShutdownSignals(
             return app.close();
           },
         },
+        { name: 'instance', run: () => instance.stop() },
         { name: 'brokers', run: async () => brokers.close() },
         { name: 'queues', run: () => closeQueues(queues) },
         { name: 'redis', run: () => redis.quit() },

@@ -7,7 +7,6 @@ import helmet from '@fastify/helmet';
 import type { AnyRouter } from '@trpc/server';
 import { type FastifyTRPCPluginOptions, fastifyTRPCPlugin } from '@trpc/server/adapters/fastify';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import type { Redis } from 'ioredis';
 import type { BrokerRegistry } from './brokers/registry.ts';
 import type { DatabaseHandle } from './db/client.ts';
 import { httpErrorHandler, sendHttpError } from './http/errors.ts';
@@ -21,6 +20,7 @@ import type { Lifecycle } from './lib/lifecycle.ts';
 import { logger as defaultLogger, type Logger, redactUrl } from './lib/logger.ts';
 import { addMetricSources, registerCacheCounters } from './lib/metrics.ts';
 import { createRateLimiters, type RateLimitConfig } from './lib/rate-limit.ts';
+import { duplicateRedis, type RedisClient } from './lib/redis-client.ts';
 import { newRequestId } from './lib/request-id.ts';
 import { reportError } from './lib/sentry.ts';
 import type { SessionSchedules } from './services/brokers/sessions/schedules.ts';
@@ -40,7 +40,7 @@ export const TRPC_PREFIX = '/api/v1/trpc';
 export interface AppDeps {
   database: DatabaseHandle;
   /** The producer connection: fails fast when Redis is down. */
-  redis: Redis;
+  redis: RedisClient;
   lifecycle: Lifecycle;
   /** One adapter, breaker and pacer per broker connection, shared by every request of this process. */
   brokers: BrokerRegistry;
@@ -211,8 +211,8 @@ export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Pr
  * Strategy changes made by any api process reach this one's webhook strategy cache through Redis pub/sub, on a
  * connection of its own (a subscribed connection can send nothing else), closed with the app.
  */
-function wireStrategyCache(app: FastifyInstance, redis: Redis, log: Logger): void {
-  const subscriber = redis.duplicate();
+function wireStrategyCache(app: FastifyInstance, redis: RedisClient, log: Logger): void {
+  const subscriber = duplicateRedis(redis);
   subscriber.on('error', () => undefined); // the producer connection already reports Redis outages
   const disconnect = connectCacheBroadcast({ publisher: redis, subscriber, log });
   app.addHook('onClose', async () => {

@@ -10,6 +10,7 @@ import type { Processor } from 'bullmq';
 import { BrokerRegistry } from './brokers/registry.ts';
 import { createDatabase } from './db/client.ts';
 import { buildWorkerServer } from './http/worker-server.ts';
+import { ActiveJobs } from './jobs/active-jobs.ts';
 import { createRedis } from './jobs/connection.ts';
 import { enqueueDeadLetterRecord } from './jobs/dead-letters.ts';
 import { deadLettersProcessor } from './jobs/processors/dead-letters.ts';
@@ -42,6 +43,7 @@ import { notingWrites, redisRecentWrites } from './lib/recent-writes.ts';
 import { flushSentry } from './lib/sentry.ts';
 import { setEventSink } from './services/events/publish.ts';
 import { redisEventSink } from './services/events/redis-sink.ts';
+import { InstancePublisher } from './services/health/instance-publisher.ts';
 import { registerExecutionReplayHooks } from './services/orders/replay-hook.ts';
 import { redisPortfolioSink } from './services/portfolio/cache.ts';
 import { setPortfolioSink } from './services/portfolio/invalidation.ts';
@@ -73,9 +75,11 @@ setPortfolioSink({
 });
 // One registry per process: breakers, pacing and broker sessions are shared by every job it runs.
 const brokers = new BrokerRegistry();
+// Jobs running now per queue, for health.details.
+const activeJobs = new ActiveJobs();
 // A job of any queue given up on is handed to the dead-letter recorder (the recorder's own queue excepted).
 const startWorker = (config: QueueConfig, processor: Processor) =>
-  createWorker(config, processor, workerRedis, logger, {
+  createWorker(config, activeJobs.track(config, processor), workerRedis, logger, {
     onGivenUp: (job) => enqueueDeadLetterRecord(queues, config.name, job, logger),
   });
 // One worker per queue that has a processor; the other queues get theirs with the issues that fill them.
@@ -104,6 +108,19 @@ addMetricSources({
   queues: queueStatsReader(queues),
   pools: () => database.poolStatsByName(),
 });
+// This process's breakers (those of the connections it sends orders to), pools and queues, for health.details.
+const instance = new InstancePublisher({
+  redis: producerRedis,
+  role: 'worker',
+  log: logger,
+  sources: {
+    brokers,
+    pools: () => database.poolStatsByName(),
+    queues: () => activeJobs.snapshot(),
+    draining: () => lifecycle.draining,
+  },
+});
+instance.start();
 
 handleShutdownSignals(
   lifecycle,
@@ -111,6 +128,7 @@ handleShutdownSignals(
     runShutdown(
       [
         { name: 'workers', run: () => Promise.all(workers.map((worker) => worker.close())) },
+        { name: 'instance', run: () => instance.stop() },
         { name: 'brokers', run: async () => brokers.close() },
         { name: 'queues', run: () => closeQueues(queues) },
         { name: 'health', run: () => health.close() },

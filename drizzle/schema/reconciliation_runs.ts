@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 import { foreignKey, index, int, mysqlEnum, mysqlTable, text } from 'drizzle-orm/mysql-core';
 import { RECONCILIATION_STATUSES } from '#shared/enums.ts';
 import { id, json, ref, timestamps, utc } from './_columns.ts';
@@ -19,6 +20,9 @@ export const reconciliationRuns = mysqlTable(
     finishedAt: utc('finished_at'),
     // NULL while the run is in progress.
     status: mysqlEnum('status', RECONCILIATION_STATUSES),
+    // The database's clock when the run last proved alive: its worker touches it every few seconds while it works,
+    // and a run in progress whose heartbeat is stale died with its worker (services/reconcile/runs.ts).
+    heartbeatAt: utc('heartbeat_at').notNull().default(sql`CURRENT_TIMESTAMP(3)`),
     discrepancies: json<Discrepancy[]>('discrepancies'),
     ordersUpdated: int('orders_updated', { unsigned: true }).notNull().default(0),
     error: text('error'),

@@ -6,6 +6,7 @@
 import { EventEmitter } from 'node:events';
 import type { Broker, BrokerEnvironment } from '#shared/enums.ts';
 import type { BrokerCredentials } from '#shared/schemas/brokers.ts';
+import type { BreakerDetail } from '#shared/schemas/health.ts';
 import { env } from '../lib/env.ts';
 import { countBreakerTransition } from '../lib/metrics.ts';
 import { createAdapter } from './factories.ts';
@@ -126,6 +127,16 @@ export class BrokerRegistry {
       connectionId,
       broker: entry.adapter.broker,
       state: entry.adapter.state,
+    }));
+  }
+
+  /** The same with each breaker's recent failures, for the snapshot this process publishes (health.details). */
+  breakerDetails(): BreakerDetail[] {
+    return [...this.#entries].map(([connectionId, entry]) => ({
+      connectionId,
+      broker: entry.adapter.broker,
+      state: entry.adapter.state,
+      failures: entry.adapter.failures,
     }));
   }
 

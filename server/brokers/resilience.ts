@@ -83,6 +83,11 @@ export class GuardedAdapter implements BrokerAdapter {
     return this.#breaker.halfOpen ? 'half_open' : 'closed';
   }
 
+  /** Failed calls in the breaker's rolling window (calls refused while open are not counted). */
+  get failures(): number {
+    return this.#breaker.stats.failures;
+  }
+
   /** Subscribes to state changes (for notifications and metrics). */
   onStateChange(listener: (state: BreakerState) => void): void {
     this.#breaker.on('open', () => listener('open'));

@@ -13,10 +13,10 @@ import {
   Worker,
   type WorkerOptions,
 } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { QueueName } from '#shared/jobs.ts';
 import { env } from '../lib/env.ts';
 import type { Logger } from '../lib/logger.ts';
+import type { RedisClient } from '../lib/redis-client.ts';
 
 /**
  * A queue's options. Retries, backoff, both removal bounds (PITFALLS §1: jobs are kept forever by default),
@@ -44,7 +44,7 @@ export function queuePrefix(name: QueueName): string {
 
 export function createQueue<Q extends QueueName>(
   config: QueueConfig<Q>,
-  connection: Redis,
+  connection: RedisClient,
   log: Logger,
 ): NamedQueue<Q> {
   const queue = new Queue(config.name, {
@@ -57,7 +57,11 @@ export function createQueue<Q extends QueueName>(
 }
 
 /** One Queue per config, all on `connection` (a Queue reuses the connection it is given; none of them block). */
-export function createQueues(configs: { [Q in QueueName]: QueueConfig<Q> }, connection: Redis, log: Logger): Queues {
+export function createQueues(
+  configs: { [Q in QueueName]: QueueConfig<Q> },
+  connection: RedisClient,
+  log: Logger,
+): Queues {
   const queue = <Q extends QueueName>(name: Q) => createQueue(configs[name], connection, log);
   return {
     signals: queue('signals'),
@@ -91,7 +95,7 @@ export function failedForGood(job: Job, err: Error): boolean {
 export function createWorker(
   config: QueueConfig,
   processor: Processor,
-  connection: Redis,
+  connection: RedisClient,
   log: Logger,
   options: { onGivenUp?: (job: Job) => Promise<void> } = {},
 ): Worker {

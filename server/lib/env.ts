@@ -32,6 +32,14 @@ const redisUrl = z
   .url()
   .refine((v) => /^rediss?:\/\//.test(v), 'must start with redis:// or rediss://');
 
+// One Redis URL, or with REDIS_CLUSTER a comma-separated list of seed nodes (one is enough; more survive a node down).
+const redisUrls = z
+  .string()
+  .refine(
+    (v) => v.split(',').every((part) => redisUrl.safeParse(part.trim()).success),
+    'must be redis:// or rediss:// URLs, comma-separated',
+  );
+
 const httpUrl = z
   .string()
   .url()
@@ -80,7 +88,10 @@ const envObject = z.object({
   DATABASE_READ_URL: mysqlUrl.optional(),
   DB_POOL_SIZE: positiveInt.max(500).default(10),
   DB_QUEUE_LIMIT: z.coerce.number().int().min(1).default(500),
-  REDIS_URL: redisUrl.default('redis://127.0.0.1:6379'),
+  REDIS_URL: redisUrls.default('redis://127.0.0.1:6379'),
+  // Connect to a Redis Cluster (REDIS_URL then names its seed nodes) instead of a single primary: a sharded or
+  // managed cluster endpoint answers MOVED redirections a single-node client cannot follow.
+  REDIS_CLUSTER: bool.default(false),
   // Every Redis key starts with this; queues live under `<prefix>:{<queue>}` so Redis Cluster keeps a queue in one slot.
   REDIS_PREFIX: z
     .string()
@@ -144,6 +155,9 @@ export const ENV_KEYS = Object.keys(envObject.shape);
 
 export const envSchema = envObject
   .superRefine((env, ctx) => {
+    if (!env.REDIS_CLUSTER && env.REDIS_URL.includes(',')) {
+      ctx.addIssue({ code: 'custom', path: ['REDIS_URL'], message: 'a list of nodes needs REDIS_CLUSTER=true' });
+    }
     if (env.NODE_ENV !== 'production') return;
     if (!env.JWT_SECRET) ctx.addIssue({ code: 'custom', path: ['JWT_SECRET'], message: 'is required in production' });
     if (!env.ENCRYPTION_KEYS) {

@@ -6,10 +6,10 @@
  * commands but does not answer. Counters are fixed windows that start at a key's first request.
  */
 import { isIPv4, isIPv6 } from 'node:net';
-import type { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, RLWrapperTimeouts } from 'rate-limiter-flexible';
 import { env } from './env.ts';
 import type { Logger } from './logger.ts';
+import type { RedisClient } from './redis-client.ts';
 
 export interface RateBudget {
   /** Requests allowed per window. */
@@ -74,7 +74,7 @@ export interface Limiter {
  * A limiter named `name` (its Redis keys are `<REDIS_PREFIX>:rl:<name>:<key>`, so per-run test prefixes isolate
  * them) on the given ioredis connection.
  */
-export function createLimiter(redis: Redis, name: string, budget: RateBudget, log: Logger): Limiter {
+export function createLimiter(redis: RedisClient, name: string, budget: RateBudget, log: Logger): Limiter {
   const keyPrefix = `${env.REDIS_PREFIX}:rl:${name}`;
   const options = { keyPrefix, points: budget.points, duration: budget.durationS };
   // One instance's view only: with N api instances and Redis down, a client may get up to N times the budget.
@@ -118,7 +118,11 @@ export interface RateLimiters {
 }
 
 /** The api's limiters, built once per app; `overrides` replace budgets (tests use small ones). */
-export function createRateLimiters(redis: Redis, log: Logger, overrides: Partial<RateLimitConfig> = {}): RateLimiters {
+export function createRateLimiters(
+  redis: RedisClient,
+  log: Logger,
+  overrides: Partial<RateLimitConfig> = {},
+): RateLimiters {
   const config = { ...DEFAULT_RATE_LIMITS, ...overrides };
   const make = (name: string, budget: RateBudget) => createLimiter(redis, name, budget, log);
   return {

@@ -7,9 +7,9 @@
  * server/worker.ts): the app refetches when told, and a replica still behind would answer, and the portfolio cache
  * keep, the state before the change.
  */
-import type { Redis } from 'ioredis';
 import { env } from './env.ts';
 import type { Logger } from './logger.ts';
+import type { RedisClient } from './redis-client.ts';
 
 /**
  * How long a user's reads stay on the primary after their data changed. A healthy replica is well under a second
@@ -35,7 +35,7 @@ export function recentWriteKey(userId: number): string {
 }
 
 /** Notes and lookups on `redis`, which should fail fast (the producer connection). */
-export function redisRecentWrites(redis: Redis, log: Logger): RecentWrites {
+export function redisRecentWrites(redis: RedisClient, log: Logger): RecentWrites {
   let lastWarnAt = 0;
   return {
     async note(userId) {

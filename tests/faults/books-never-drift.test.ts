@@ -711,7 +711,7 @@ describe('books never drift: a seeded session of randomized signals, fills and w
     await pooled(connections, 4, async (connection) => {
       runs.set(connection.id, await reconcile(connection));
     });
-    // A run the kill cut short holds its connection for 10 minutes (runs.ts ABANDONED_AFTER_MS): skipped, not failed.
+    // A run the kill cut short holds its connection until its heartbeat is stale (runs.ts RUN_LIVENESS): skipped.
     const blocked = connections.filter((c) => runs.get(c.id) === null);
     if (blocked.length > 0) {
       console.warn(

@@ -9,7 +9,6 @@
  * see these rows half a minute later.
  */
 import { eq } from 'drizzle-orm';
-import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { webhookLogs } from '../../drizzle/schema/webhook_logs.ts';
 import { createRedis } from '../../server/jobs/connection.ts';
@@ -18,6 +17,7 @@ import { closeQueues, createQueues, type Queues } from '../../server/jobs/queue-
 import { QUEUE_CONFIGS } from '../../server/jobs/queues/index.ts';
 import { env } from '../../server/lib/env.ts';
 import { logger } from '../../server/lib/logger.ts';
+import type { RedisClient } from '../../server/lib/redis-client.ts';
 import { OUTBOX_MIN_AGE_MS, sweepOutbox } from '../../server/services/webhooks/outbox-sweep.ts';
 import { signalJobId } from '../../shared/jobs.ts';
 import { startTestApp, type TestApp, waitFor } from '../helpers/app.ts';
@@ -36,7 +36,7 @@ let app: TestApp;
 let strategyId: number;
 let token: string;
 // Queues on a direct connection: the test reads BullMQ while the app's proxied connection is cut.
-let producer: Redis;
+let producer: RedisClient;
 let direct: Queues;
 
 beforeAll(async () => {

@@ -34,6 +34,8 @@ export interface TestAppOptions {
   readUrl?: string;
   /** e.g. a TCP proxy in front of Redis, to cut it. */
   redisUrl?: string;
+  /** `redisUrl` names Redis Cluster seed nodes (REDIS_CLUSTER by default). */
+  redisCluster?: boolean;
   /** Small budgets, so a test reaches a limit in a few calls. */
   rateLimits?: Partial<RateLimitConfig>;
   /** Broker adapters pointed at the fakes; by default the env's broker URLs. */
@@ -43,7 +45,7 @@ export interface TestAppOptions {
 }
 
 export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
-  const redis = createRedis(options.redisUrl ?? env.REDIS_URL, 'producer', logger);
+  const redis = createRedis(options.redisUrl ?? env.REDIS_URL, 'producer', logger, { cluster: options.redisCluster });
   const queues = createQueues(QUEUE_CONFIGS, redis, logger);
   const enqueueSignal = createSignalEnqueuer(queues);
   const deps: AppDeps = {

@@ -7,7 +7,6 @@
 import { Big } from 'big.js';
 import type { Worker } from 'bullmq';
 import { and, eq } from 'drizzle-orm';
-import type { Redis } from 'ioredis';
 import { brokerOrders } from '../../drizzle/schema/broker_orders.ts';
 import { fills } from '../../drizzle/schema/fills.ts';
 import { notifications } from '../../drizzle/schema/notifications.ts';
@@ -30,6 +29,7 @@ import {
 } from '../../server/jobs/queues/index.ts';
 import { env } from '../../server/lib/env.ts';
 import { logger } from '../../server/lib/logger.ts';
+import type { RedisClient } from '../../server/lib/redis-client.ts';
 import { canonical } from '../../server/services/execution/position-math.ts';
 import type { Broker, BrokerEnvironment } from '../../shared/enums.ts';
 import type { ConnectInput } from '../../shared/schemas/brokers.ts';
@@ -55,6 +55,8 @@ export interface ExecutionHarness {
 export interface HarnessOptions {
   /** Per-broker pacing overrides (the IBKR gateway's 1-per-5-s buckets slow every round trip down). */
   pacing?: RegistryOptions['pacing'];
+  /** The Redis of the api and the workers (env.REDIS_URL, single node, by default), e.g. a Redis Cluster. */
+  redis?: { url: string; cluster: boolean };
 }
 
 /**
@@ -83,10 +85,11 @@ export async function startExecutionHarness(options: HarnessOptions = {}): Promi
     breaker: { volumeThreshold: 50 },
     ...(options.pacing ? { pacing: options.pacing } : {}),
   });
-  const server = await startTestApp({ brokers: registry });
+  const redis = options.redis ?? { url: env.REDIS_URL, cluster: false };
+  const server = await startTestApp({ brokers: registry, redisUrl: redis.url, redisCluster: redis.cluster });
   rememberSecret('fake-secret', 'fake-password', 'fake-sec');
-  const consumer: Redis = createRedis(env.REDIS_URL, 'worker', logger);
-  const producer: Redis = createRedis(env.REDIS_URL, 'producer', logger);
+  const consumer: RedisClient = createRedis(redis.url, 'worker', logger, { cluster: redis.cluster });
+  const producer: RedisClient = createRedis(redis.url, 'producer', logger, { cluster: redis.cluster });
   const queues = createQueues(TEST_QUEUE_CONFIGS, producer, logger);
   const sources = { database: server.deps.database, log: logger, registry, queues };
   const start = (config: QueueConfig, processor: Parameters<typeof createWorker>[1]) =>

@@ -4,7 +4,6 @@
  * the details still answer and say so, and the queue statistics answer "unavailable".
  */
 import { eq } from 'drizzle-orm';
-import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deadLetters } from '../../drizzle/schema/dead_letters.ts';
 import { users } from '../../drizzle/schema/users.ts';
@@ -14,6 +13,7 @@ import { queueStatsReader } from '../../server/jobs/queue-stats.ts';
 import { QUEUE_CONFIGS } from '../../server/jobs/queues/index.ts';
 import { env } from '../../server/lib/env.ts';
 import { logger } from '../../server/lib/logger.ts';
+import type { RedisClient } from '../../server/lib/redis-client.ts';
 import { QUEUE_NAMES } from '../../shared/jobs.ts';
 import { startTestApp, type TestApp, waitFor } from '../helpers/app.ts';
 import { apiClient, type SignedInUser, signUp, trpcFailure } from '../helpers/client.ts';
@@ -106,7 +106,7 @@ describe('admin.queues.stats', () => {
 
 describe('with the queues unreachable', () => {
   let proxy: TcpProxy;
-  let redis: Redis;
+  let redis: RedisClient;
   let queues: Queues;
   beforeAll(async () => {
     const redisUrl = new URL(env.REDIS_URL);

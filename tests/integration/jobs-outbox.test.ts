@@ -5,7 +5,6 @@
  */
 import { randomUUID } from 'node:crypto';
 import { UnrecoverableError, type Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { strategies } from '../../drizzle/schema/strategies.ts';
 import { users } from '../../drizzle/schema/users.ts';
@@ -17,6 +16,7 @@ import { closeQueues, createQueues, createWorker, type Queues } from '../../serv
 import { maintenanceQueue, QUEUE_CONFIGS } from '../../server/jobs/queues/index.ts';
 import { env } from '../../server/lib/env.ts';
 import { logger } from '../../server/lib/logger.ts';
+import type { RedisClient } from '../../server/lib/redis-client.ts';
 import { staleReceivedLogs, sweepOutbox } from '../../server/services/webhooks/outbox-sweep.ts';
 import type { WebhookLogStatus } from '../../shared/enums.ts';
 import { waitFor } from '../helpers/app.ts';
@@ -27,7 +27,7 @@ const { db } = database;
 const ctx = { db, log: logger, requestId: 'jobs-outbox-test', actor: { type: 'system' as const } };
 const secondsAgo = (seconds: number) => new Date(Date.now() - seconds * 1000);
 
-let producer: Redis;
+let producer: RedisClient;
 let queues: Queues;
 let strategyId = 0;
 beforeAll(async () => {
@@ -150,7 +150,7 @@ describe('sweepOutbox', () => {
 });
 
 describe('the outbox-sweep maintenance job', () => {
-  let consumer: Redis;
+  let consumer: RedisClient;
   let worker: Worker;
   beforeAll(() => {
     consumer = createRedis(env.REDIS_URL, 'worker', logger);

@@ -4,7 +4,6 @@
  * deadline. Uses the `orders` queue (it has no processor yet) with test handlers and a millisecond backoff.
  */
 import { type Job, UnrecoverableError, type Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createRedis } from '../../server/jobs/connection.ts';
 import { enqueue } from '../../server/jobs/enqueue.ts';
@@ -15,6 +14,7 @@ import { defineProcessor, FinalJobError, type JobContext } from '../../server/jo
 import { env } from '../../server/lib/env.ts';
 import { runShutdown } from '../../server/lib/lifecycle.ts';
 import { logger } from '../../server/lib/logger.ts';
+import type { RedisClient } from '../../server/lib/redis-client.ts';
 import { BrokerRejected, BrokerUnavailable, NotFound, Precondition } from '../../server/services/errors.ts';
 import { waitFor } from '../helpers/app.ts';
 import { useTestDatabase } from '../helpers/db.ts';
@@ -30,8 +30,8 @@ let behaviour: (ctx: JobContext, orderId: number) => Promise<unknown>;
 const calls: { orderId: number; attempt: number; actor: unknown; requestId: string }[] = [];
 const failures: Error[] = [];
 
-let producer: Redis;
-let consumer: Redis;
+let producer: RedisClient;
+let consumer: RedisClient;
 let queue: NamedQueue<'orders'>;
 let worker: Worker;
 beforeAll(() => {
@@ -198,7 +198,7 @@ describe('worker shutdown', () => {
   // Its own queue (no notify worker runs in this file), so the shared orders worker cannot take these jobs.
   const notify: QueueConfig<'notify'> = notifyQueue;
   let notifyJobs: NamedQueue<'notify'>;
-  let connection: Redis;
+  let connection: RedisClient;
   beforeAll(() => {
     notifyJobs = createQueue(notify, producer, logger);
     connection = createRedis(env.REDIS_URL, 'worker', logger);

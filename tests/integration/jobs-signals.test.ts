@@ -7,7 +7,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Job, Worker } from 'bullmq';
 import { eq } from 'drizzle-orm';
-import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { notifications } from '../../drizzle/schema/notifications.ts';
 import { strategies } from '../../drizzle/schema/strategies.ts';
@@ -23,6 +22,7 @@ import { ordersQueue } from '../../server/jobs/queues/orders.ts';
 import { signalsQueue } from '../../server/jobs/queues/signals.ts';
 import { env } from '../../server/lib/env.ts';
 import { logger } from '../../server/lib/logger.ts';
+import type { RedisClient } from '../../server/lib/redis-client.ts';
 import type { WebhookLogStatus } from '../../shared/enums.ts';
 import { waitFor } from '../helpers/app.ts';
 import { useTestDatabase } from '../helpers/db.ts';
@@ -30,8 +30,8 @@ import { useTestDatabase } from '../helpers/db.ts';
 const database = useTestDatabase();
 const { db } = database;
 
-let producer: Redis;
-let consumer: Redis;
+let producer: RedisClient;
+let consumer: RedisClient;
 let queue: NamedQueue<'signals'>;
 let worker: Worker;
 let strategyId = 0;

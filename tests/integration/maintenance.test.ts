@@ -5,7 +5,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Queue, Worker } from 'bullmq';
 import { asc, eq, inArray } from 'drizzle-orm';
-import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { deadLetters } from '../../drizzle/schema/dead_letters.ts';
 import { users } from '../../drizzle/schema/users.ts';
@@ -19,6 +18,7 @@ import { signalsQueue } from '../../server/jobs/queues/signals.ts';
 import { SCHEDULES } from '../../server/jobs/schedulers.ts';
 import { env } from '../../server/lib/env.ts';
 import { logger } from '../../server/lib/logger.ts';
+import type { RedisClient } from '../../server/lib/redis-client.ts';
 import { Precondition } from '../../server/services/errors.ts';
 import { firstUnprunedId, pruneWebhookBodies } from '../../server/services/maintenance/prune-webhook-bodies.ts';
 import { purgeResolvedDeadLetters } from '../../server/services/maintenance/purge-dead-letters.ts';
@@ -216,8 +216,8 @@ describe('purgeResolvedDeadLetters', () => {
 });
 
 describe('maintenance processor', () => {
-  let producer: Redis;
-  let consumer: Redis;
+  let producer: RedisClient;
+  let consumer: RedisClient;
   let queue: Queue;
   let worker: Worker;
   beforeAll(async () => {

@@ -234,6 +234,7 @@ describe('column conventions', () => {
     ['webhook_logs', 'raw_body', 'mediumtext'],
     ['trades', 'pnl', 'decimal(20,8)'],
     ['broker_orders', 'quantity', 'decimal(20,8)'],
+    ['reconciliation_runs', 'heartbeat_at', 'datetime(3)'],
     ['instruments', 'asset_class', `enum(${ASSET_CLASSES.map((a) => `'${a}'`).join(',')})`],
   ])('%s.%s is %s', async (table, column, type) => {
     const [c] = await rows<{ type: string }>(

@@ -5,7 +5,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Queue, Worker } from 'bullmq';
 import { eq } from 'drizzle-orm';
-import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { sessions } from '../../drizzle/schema/sessions.ts';
 import { users } from '../../drizzle/schema/users.ts';
@@ -17,6 +16,7 @@ import { ordersQueue } from '../../server/jobs/queues/orders.ts';
 import { signalsQueue } from '../../server/jobs/queues/signals.ts';
 import { env } from '../../server/lib/env.ts';
 import { logger } from '../../server/lib/logger.ts';
+import type { RedisClient } from '../../server/lib/redis-client.ts';
 import { purgeExpiredSessions, staleSessions } from '../../server/services/sessions/purge-expired.ts';
 import { waitFor } from '../helpers/app.ts';
 import { useTestDatabase } from '../helpers/db.ts';
@@ -92,8 +92,8 @@ describe('purgeExpiredSessions', () => {
 });
 
 describe('maintenance processor', () => {
-  let producer: Redis;
-  let consumer: Redis;
+  let producer: RedisClient;
+  let consumer: RedisClient;
   let queue: Queue;
   let worker: Worker;
   beforeAll(() => {

@@ -3,11 +3,11 @@
  * other api processes too (Redis pub/sub, seen here by a cache that only hears the broadcast), concurrent lookups
  * share one query, a lookup that raced an invalidation does not store what it read, and entries expire.
  */
-import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createRedis } from '../../server/jobs/connection.ts';
 import { env } from '../../server/lib/env.ts';
 import { logger } from '../../server/lib/logger.ts';
+import type { RedisClient } from '../../server/lib/redis-client.ts';
 import {
   connectCacheBroadcast,
   invalidationChannel,
@@ -33,7 +33,7 @@ const strategy = (id: number, userId = 1): WebhookStrategy => ({
 describe('another api process', () => {
   let server: TestApp;
   let trader: SignedInUser;
-  let subscriber: Redis;
+  let subscriber: RedisClient;
   let disconnect: () => Promise<void>;
   // A cache of "another process": not registered with this process, so only the broadcast reaches it.
   const remote = new StrategyCache();

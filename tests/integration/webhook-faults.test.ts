@@ -3,7 +3,6 @@
  * the test cuts: Redis down still accepts (the log stays `received` for the outbox sweep), MySQL down or the pool
  * exhausted answers 503 service-unavailable within the request's bounded wait, and both recover on their own.
  */
-import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRedis } from '../../server/jobs/connection.ts';
 import { enqueueSignals } from '../../server/jobs/enqueue.ts';
@@ -11,6 +10,7 @@ import { closeQueues, createQueues, type Queues } from '../../server/jobs/queue-
 import { QUEUE_CONFIGS } from '../../server/jobs/queues/index.ts';
 import { env } from '../../server/lib/env.ts';
 import { logger } from '../../server/lib/logger.ts';
+import type { RedisClient } from '../../server/lib/redis-client.ts';
 import { sweepOutbox } from '../../server/services/webhooks/outbox-sweep.ts';
 import { startTestApp, type TestApp, waitFor } from '../helpers/app.ts';
 import { signUp } from '../helpers/client.ts';
@@ -34,7 +34,7 @@ async function proxyFor(url: string, defaultPort: number): Promise<TcpProxy> {
 let main: TestApp;
 let token: string;
 // Queues on a direct connection: the test still sees Redis while the app's proxy is cut.
-let producer: Redis;
+let producer: RedisClient;
 let direct: Queues;
 beforeAll(async () => {
   main = await startTestApp();

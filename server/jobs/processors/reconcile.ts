@@ -1,5 +1,6 @@
 import type { Logger } from '../../lib/logger.ts';
 import { reconcileConnection } from '../../services/reconcile/reconcile-connection.ts';
+import type { RunLiveness } from '../../services/reconcile/runs.ts';
 import { syncReconcileSchedules } from '../../services/reconcile/schedules.ts';
 import type { Queues } from '../queue-factory.ts';
 import { reconcileQueue } from '../queues/reconcile.ts';
@@ -14,9 +15,10 @@ import { type ExecutionSources, executionDeps } from './execution-deps.ts';
  */
 export function reconcileProcessor(
   sources: ExecutionSources & { log: Logger; queues: Pick<Queues, 'orders' | 'order-status' | 'reconcile'> },
+  options: { liveness?: RunLiveness } = {},
 ) {
   const schedules = reconcileSchedules(sources.queues);
-  const deps = { ...executionDeps(sources), schedules };
+  const deps = { ...executionDeps(sources), schedules, liveness: options.liveness };
   return defineProcessor(
     reconcileQueue,
     { db: sources.database.db, log: sources.log },

@@ -16,7 +16,9 @@ export const reconcileQueue: QueueConfig<'reconcile'> = {
   worker: {
     // Each run makes several broker calls and reads many rows; a few at a time keep the pool free for signals.
     concurrency: 4,
-    // Refreshing every open order of a connection can take a while; stay well above it.
-    lockDuration: 120_000,
+    // BullMQ renews the lock every ~15 s while a run works, however long its broker calls take, so the lock only has to
+    // outlast a blocked event loop. Kept short because a killed worker's on-demand run (`reconcile-now-<id>`, which
+    // later requests join) is retried only once its lock lapses: the trader's "run now" is back within about a minute.
+    lockDuration: 30_000,
   },
 };

@@ -9,8 +9,8 @@
  * Hints can be missed while the pub/sub connection reconnects: every stream is woken when it is back, and also looks
  * at its Redis stream on a timer of its own, so a missed hint delays an event, never loses it.
  */
-import type { Redis } from 'ioredis';
 import type { Logger } from '../../lib/logger.ts';
+import { duplicateRedis, type RedisClient } from '../../lib/redis-client.ts';
 import { RateLimited, ServiceUnavailable } from '../errors.ts';
 import { eventChannel, userOfChannel } from './keys.ts';
 
@@ -89,18 +89,22 @@ interface UserEntry {
 }
 
 export class EventHub {
-  private readonly subscriber: Redis;
+  private readonly subscriber: RedisClient;
   private readonly log: Logger;
   private readonly users = new Map<number, UserEntry>();
   private closed = false;
   private lastWarnAt = 0;
 
   /** `redis`: the process's producer connection, duplicated into the subscriber (connected on first use). */
-  constructor(redis: Redis, log: Logger) {
+  constructor(redis: RedisClient, log: Logger) {
     this.log = log;
     // The offline queue on: a SUBSCRIBE sent while connecting waits for the connection (and still fails after the
     // producer's retry budget when Redis is down).
-    this.subscriber = redis.duplicate({ lazyConnect: true, enableOfflineQueue: true, enableAutoPipelining: false });
+    this.subscriber = duplicateRedis(redis, {
+      lazyConnect: true,
+      enableOfflineQueue: true,
+      enableAutoPipelining: false,
+    });
     this.subscriber.on('message', (channel: string) => {
       const userId = userOfChannel(channel);
       if (userId === null) return;

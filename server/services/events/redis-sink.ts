@@ -5,10 +5,10 @@
  * in one round trip; on the producer connection, whose auto-pipelining batches the events of one event-loop turn.
  */
 import { createHash } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import type { EventPayload } from '#shared/schemas/events.ts';
 import { env } from '../../lib/env.ts';
 import type { Logger } from '../../lib/logger.ts';
+import type { RedisClient } from '../../lib/redis-client.ts';
 import { eventChannel, eventStreamKey } from './keys.ts';
 import type { EventSink } from './publish.ts';
 
@@ -33,7 +33,7 @@ export interface RedisSinkOptions {
  * A sink on `redis`, which should fail fast (the producer connection): while Redis is away each event is dropped and
  * counted in the next warning, and the change it reports is not held up.
  */
-export function redisEventSink(redis: Redis, log: Logger, options: RedisSinkOptions = {}): EventSink {
+export function redisEventSink(redis: RedisClient, log: Logger, options: RedisSinkOptions = {}): EventSink {
   const maxLength = options.maxLength ?? env.EVENT_STREAM_LENGTH;
   const ttlMs = (options.ttlS ?? env.EVENT_STREAM_TTL_S) * 1000;
   let lastWarnAt = 0;

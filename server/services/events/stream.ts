@@ -5,9 +5,9 @@
  * stream is handed back, so once the client hears the stream started, nothing appended from then on is missed; and
  * every read starts after the last id sent, so nothing is sent twice.
  */
-import type { Redis } from 'ioredis';
 import { type AppEvent, eventPayload } from '#shared/schemas/events.ts';
 import type { Logger } from '../../lib/logger.ts';
+import type { RedisClient } from '../../lib/redis-client.ts';
 import { ServiceUnavailable, Unauthorized } from '../errors.ts';
 import type { EventHub, EventLease } from './hub.ts';
 import { eventStreamKey } from './keys.ts';
@@ -43,7 +43,7 @@ export interface StreamedEvent {
  */
 export async function openUserEventStream(
   hub: EventHub,
-  redis: Redis,
+  redis: RedisClient,
   log: Logger,
   input: UserEventStreamInput,
 ): Promise<AsyncGenerator<StreamedEvent, void>> {
@@ -63,7 +63,7 @@ export async function openUserEventStream(
 
 async function* readEvents(
   lease: EventLease,
-  redis: Redis,
+  redis: RedisClient,
   log: Logger,
   input: UserEventStreamInput,
   key: string,
@@ -101,7 +101,7 @@ async function* readEvents(
  * started again, or an id from elsewhere), which would skip events; without one, the newest entry, so only events
  * appended from now on are sent.
  */
-async function startAfter(redis: Redis, key: string, lastEventId: string | null): Promise<string> {
+async function startAfter(redis: RedisClient, key: string, lastEventId: string | null): Promise<string> {
   const [newest] = await redis.xrevrange(key, '+', '-', 'COUNT', 1);
   const newestId = newest?.[0] ?? '0-0';
   if (lastEventId === null || compareIds(lastEventId, newestId) > 0) return newestId;

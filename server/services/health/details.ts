@@ -1,16 +1,18 @@
 /**
  * What administrators see of the system's health: `health.details` (per-component latency, this process's breakers,
- * queue depths, open dead letters, pool statistics) and `admin.queues.stats`. Every part is read in parallel and a
+ * queue depths, open dead letters, pool statistics, and every live api and worker process with its breakers and
+ * pools, from the snapshots they publish: instances.ts) and `admin.queues.stats`. Every part is read in parallel and a
  * part that cannot be read is reported as such, never failing the whole answer: these pages matter most when
  * something is down.
  */
 import { count, eq } from 'drizzle-orm';
 import { deadLetters } from '#drizzle/schema/dead_letters.ts';
-import type { HealthDetails, QueueStats } from '#shared/schemas/health.ts';
+import type { HealthDetails, InstanceHealth, QueueStats } from '#shared/schemas/health.ts';
 import type { BreakerReport } from '../../brokers/registry.ts';
 import type { ReadQueueStats } from '../../jobs/queue-stats.ts';
 import type { ServiceContext } from '../context.ts';
 import { ServiceUnavailable } from '../errors.ts';
+import { readInstances } from './instances.ts';
 import { checkReadiness, type HealthProbes } from './readiness.ts';
 
 export interface HealthDetailSources extends HealthProbes {
@@ -43,7 +45,7 @@ async function countOpenDeadLetters(ctx: ServiceContext): Promise<number> {
 }
 
 export async function healthDetails(ctx: ServiceContext, sources: HealthDetailSources): Promise<HealthDetails> {
-  const [readiness, queues, openDeadLetters] = await Promise.all([
+  const [readiness, queues, openDeadLetters, instances] = await Promise.all([
     checkReadiness(sources),
     sources.readQueueStats
       ? withDeadline(sources.readQueueStats(), 'queue read').then(
@@ -52,6 +54,10 @@ export async function healthDetails(ctx: ServiceContext, sources: HealthDetailSo
         )
       : Promise.resolve({ stats: null, error: 'no queues in this process' }),
     withDeadline(countOpenDeadLetters(ctx), 'dead letter count').catch(() => null),
+    withDeadline(readInstances(sources.redis), 'instance read').then(
+      (list): { list: InstanceHealth[] | null; error?: string } => ({ list }),
+      (error: unknown) => ({ list: null, error: reason(error) }),
+    ),
   ]);
   const memory = process.memoryUsage();
   return {
@@ -68,6 +74,8 @@ export async function healthDetails(ctx: ServiceContext, sources: HealthDetailSo
       rssBytes: memory.rss,
       heapUsedBytes: memory.heapUsed,
     },
+    instances: instances.list,
+    ...(instances.error === undefined ? {} : { instancesError: instances.error }),
   };
 }
 

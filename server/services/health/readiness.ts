@@ -2,14 +2,14 @@
  * Readiness of a process: MySQL and Redis answer, migrations are applied, and the process is not draining.
  * Probes run in parallel with short timeouts so a dead dependency answers 503 quickly instead of hanging the probe.
  */
-import type { Redis } from 'ioredis';
 import { type DatabaseHandle, withTimeout } from '../../db/client.ts';
 import { migrationsApplied } from '../../db/migrate.ts';
 import type { Lifecycle } from '../../lib/lifecycle.ts';
+import type { RedisClient } from '../../lib/redis-client.ts';
 
 export interface HealthProbes {
   database: DatabaseHandle;
-  redis: Redis;
+  redis: RedisClient;
   lifecycle: Lifecycle;
 }
 

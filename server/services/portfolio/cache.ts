@@ -10,10 +10,10 @@
  * With Redis away every request computes, uncached: the cache is a speed-up, never a dependency.
  */
 import { createHash } from 'node:crypto';
-import type { Redis } from 'ioredis';
 import superjson from 'superjson';
 import { env } from '../../lib/env.ts';
 import type { Logger } from '../../lib/logger.ts';
+import type { RedisClient } from '../../lib/redis-client.ts';
 import type { PortfolioSink } from './invalidation.ts';
 import { rememberBrokerMarks } from './marks.ts';
 
@@ -69,7 +69,7 @@ export interface CacheOptions {
  * computed (once per process for concurrent identical calls) and stored.
  */
 export async function cachedAnswer<T>(
-  redis: Redis,
+  redis: RedisClient,
   log: Logger,
   key: { userId: number; procedure: string; input: unknown },
   compute: () => Promise<T>,
@@ -115,7 +115,7 @@ export async function cachedAnswer<T>(
 }
 
 /** Moves the user to a new generation: every cached answer of theirs is out of reach from now on. */
-export async function bumpGeneration(redis: Redis, userId: number): Promise<void> {
+export async function bumpGeneration(redis: RedisClient, userId: number): Promise<void> {
   const key = generationKey(userId);
   await redis.multi().incr(key).pexpire(key, GENERATION_TTL_MS).exec();
 }
@@ -128,7 +128,7 @@ const WARN_EVERY_MS = 10_000;
  * connection. A failed invalidation is logged; the TTL then bounds how long the user may see figures without the
  * change. A lost mark only means positions are valued at their last fill.
  */
-export function redisPortfolioSink(redis: Redis, log: Logger): PortfolioSink {
+export function redisPortfolioSink(redis: RedisClient, log: Logger): PortfolioSink {
   let lastWarnAt = 0;
   const warn = (err: unknown, what: Record<string, unknown>, message: string) => {
     if (Date.now() - lastWarnAt < WARN_EVERY_MS) return;

@@ -1,8 +1,8 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../lib/redis-client.ts';
 
 /** What the portfolio verbs need beyond the service context: the cache's Redis (also read for broker marks). */
 export interface PortfolioDeps {
-  redis: Redis;
+  redis: RedisClient;
   /** The clock deciding "today" for periods that end in the future; tests may fix it. */
   now?: () => Date;
 }

@@ -5,7 +5,6 @@
  * that fill and the broker's price at the last reconciliation (marks.ts).
  */
 import { and, desc, eq, lt, ne, sql } from 'drizzle-orm';
-import type { Redis } from 'ioredis';
 import { brokerConnections } from '#drizzle/schema/broker_connections.ts';
 import { brokerOrders } from '#drizzle/schema/broker_orders.ts';
 import { fills } from '#drizzle/schema/fills.ts';
@@ -15,6 +14,7 @@ import { trades } from '#drizzle/schema/trades.ts';
 import type { Broker } from '#shared/enums.ts';
 import type { OpenPositionView } from '#shared/schemas/portfolio.ts';
 import type { DbOrTx } from '../../db/transaction.ts';
+import type { RedisClient } from '../../lib/redis-client.ts';
 import { instrumentOnBroker } from '../execution/instruments.ts';
 import { Dec, MONEY_SCALE, roundTo, shortest } from './decimals.ts';
 import type { OpenSums } from './figures.ts';
@@ -88,7 +88,7 @@ export function openPositionsQuery(db: DbOrTx, filter: PositionFilter) {
 /** Valued positions; `redis` reads the broker marks (null: last fills only). */
 export async function loadOpenPositions(
   db: DbOrTx,
-  redis: Redis | null,
+  redis: RedisClient | null,
   filter: PositionFilter,
 ): Promise<OpenPositionView[]> {
   const rows = await openPositionsQuery(db, filter);
@@ -154,7 +154,7 @@ const ALL_POSITIONS = 10_000;
  */
 export async function openSums(
   db: DbOrTx,
-  redis: Redis | null,
+  redis: RedisClient | null,
   scope: { userId: number; strategyId?: number },
 ): Promise<{ total: OpenSums; byStrategy: Map<number, OpenSums> }> {
   const positions = await loadOpenPositions(db, redis, { ...scope, limit: ALL_POSITIONS });

@@ -6,6 +6,7 @@
  * once per distinct mismatch. A difference seen first is looked at once more after refreshing its symbol's orders
  * again: a fill that landed at the broker between the refresh and the positions call is not a mismatch.
  * A broker that cannot answer makes an `error` run, not a failed job: the next scheduled run is the retry.
+ * While it works the run keeps its heartbeat, so the next claim can tell a slow run from one whose worker died.
  */
 import { BrokerAuthExpired, BrokerRejected, BrokerUnavailable } from '../../brokers/errors.ts';
 import type { BrokerAdapter } from '../../brokers/types.ts';
@@ -16,13 +17,24 @@ import { noteBrokerMarks } from '../portfolio/invalidation.ts';
 import { comparePositions, type RunDiscrepancy, symbolKey } from './compare.ts';
 import { holdingsOf, knownBrokerOrderIds, ordersByIds, workingOrdersOf } from './local-books.ts';
 import { refreshOrders } from './refresh-orders.ts';
-import { claimRun, failRun, finishRun } from './runs.ts';
+import { whileBeating } from './run-heartbeat.ts';
+import {
+  claimRun,
+  failRun,
+  finishRun,
+  RUN_INTERRUPTED,
+  RUN_LIVENESS,
+  type RunLiveness,
+  type RunOutcome,
+} from './runs.ts';
 import type { ReconcileSchedules } from './schedules.ts';
 
 export interface ReconcileDeps extends OrderJobDeps {
   /** Removes the scheduler of a connection that no longer exists; absent where no scheduler can exist. */
   schedules?: ReconcileSchedules;
   now?: () => Date;
+  /** Heartbeat and stale threshold of runs; RUN_LIVENESS unless a test shortens them. */
+  liveness?: RunLiveness;
 }
 
 export type ReconcileResult =
@@ -36,7 +48,8 @@ export async function reconcileConnection(
   connectionId: number,
 ): Promise<ReconcileResult> {
   const now = deps.now ?? (() => new Date());
-  const claim = await claimRun(deps.db, connectionId, now());
+  const liveness = deps.liveness ?? RUN_LIVENESS;
+  const claim = await claimRun(deps.db, connectionId, now(), liveness.staleAfterMs);
   if (claim.kind === 'gone') {
     // Its scheduler outlived it (a crash, Redis away at disconnect): this run is the one that notices.
     await deps.schedules?.remove(connectionId).catch((err: unknown) => {
@@ -48,23 +61,21 @@ export async function reconcileConnection(
 
   const run = { runId: claim.runId, connection: claim.connection };
   try {
-    const adapter = await deps.adapterFor(ctx, connectionId);
-    const working = await workingOrdersOf(deps.db, connectionId);
-    const changed = new Set(await refreshOrders(ctx, deps, ids(working)));
-    let discrepancies = await compare(deps, adapter, connectionId, changed);
-    if (discrepancies.length > 0) {
-      const keys = new Set(discrepancies.map((d) => symbolKey(d.symbol)));
-      const again = (await workingOrdersOf(deps.db, connectionId)).filter((o) => keys.has(symbolKey(o.brokerSymbol)));
-      for (const id of await refreshOrders(ctx, deps, ids(again))) changed.add(id);
-      discrepancies = await compare(deps, adapter, connectionId, changed);
+    const outcome = await whileBeating(ctx, deps.db, run.runId, liveness.heartbeatMs, () =>
+      inspect(ctx, deps, connectionId),
+    );
+    const { discrepancies, ordersUpdated } = outcome;
+    const { recorded, notified } = await finishRun(deps.db, run, outcome, now());
+    if (!recorded) {
+      ctx.log.warn({ connectionId, runId: run.runId }, 'reconciliation run closed as interrupted before it finished');
+      return { status: 'error', runId: run.runId, error: RUN_INTERRUPTED };
     }
-    const { notified } = await finishRun(deps.db, run, { discrepancies, ordersUpdated: changed.size }, now());
     const status = discrepancies.length > 0 ? 'mismatch' : 'ok';
     ctx.log.info(
-      { connectionId, runId: run.runId, status, discrepancies: discrepancies.length, ordersUpdated: changed.size },
+      { connectionId, runId: run.runId, status, discrepancies: discrepancies.length, ordersUpdated },
       'reconciliation run finished',
     );
-    return { status, runId: run.runId, discrepancies: discrepancies.length, ordersUpdated: changed.size, notified };
+    return { status, runId: run.runId, discrepancies: discrepancies.length, ordersUpdated, notified };
   } catch (error) {
     const reason = brokerReason(error);
     await failRun(deps.db, run.runId, reason ?? 'The run failed unexpectedly', now());
@@ -72,6 +83,21 @@ export async function reconcileConnection(
     ctx.log.warn({ connectionId, runId: run.runId, reason }, 'reconciliation run could not compare');
     return { status: 'error', runId: run.runId, error: reason };
   }
+}
+
+/** Refreshes the working orders, then compares, looking again at the symbols that differ. */
+async function inspect(ctx: ServiceContext, deps: ReconcileDeps, connectionId: number): Promise<RunOutcome> {
+  const adapter = await deps.adapterFor(ctx, connectionId);
+  const working = await workingOrdersOf(deps.db, connectionId);
+  const changed = new Set(await refreshOrders(ctx, deps, ids(working)));
+  let discrepancies = await compare(deps, adapter, connectionId, changed);
+  if (discrepancies.length > 0) {
+    const keys = new Set(discrepancies.map((d) => symbolKey(d.symbol)));
+    const again = (await workingOrdersOf(deps.db, connectionId)).filter((o) => keys.has(symbolKey(o.brokerSymbol)));
+    for (const id of await refreshOrders(ctx, deps, ids(again))) changed.add(id);
+    discrepancies = await compare(deps, adapter, connectionId, changed);
+  }
+  return { discrepancies, ordersUpdated: changed.size };
 }
 
 /** One look at both sides, after the refresh. */

@@ -1,8 +1,13 @@
 /**
  * The reconciliation_runs rows of a connection: one run at a time (claimed under the connection row's lock), and its
  * result written together with the mismatch notification, so an alert exists exactly when its run says so.
+ *
+ * A run in progress proves it is alive: its worker touches heartbeat_at every `heartbeatMs` (run-heartbeat.ts), on a
+ * timer that keeps beating while the run awaits a slow broker. A run whose heartbeat is older than `staleAfterMs`
+ * died with its worker (SIGKILL, out of memory, a lost host), and the next claim closes it as interrupted. Heartbeats
+ * are written and judged by the database's clock, never a worker's: workers on different hosts may disagree.
  */
-import { and, desc, eq, inArray, isNull, lt, lte } from 'drizzle-orm';
+import { and, desc, eq, inArray, isNull, lt, lte, sql } from 'drizzle-orm';
 import { brokerConnections } from '#drizzle/schema/broker_connections.ts';
 import { reconciliationRuns } from '#drizzle/schema/reconciliation_runs.ts';
 import type { Database } from '../../db/client.ts';
@@ -11,8 +16,19 @@ import type { Transaction } from '../../db/transaction.ts';
 import { createNotification } from '../notifications/create.ts';
 import { mismatchFingerprint, type RunDiscrepancy } from './compare.ts';
 
-/** A run still without a status after this long died with its worker; a new run may start and closes it. */
-export const ABANDONED_AFTER_MS = 10 * 60_000;
+export interface RunLiveness {
+  /** How often a run in progress touches its heartbeat. */
+  heartbeatMs: number;
+  /** A run in progress whose heartbeat is older than this is dead; a few missed beats, so a slow query is not. */
+  staleAfterMs: number;
+}
+
+export const RUN_LIVENESS: RunLiveness = { heartbeatMs: 15_000, staleAfterMs: 45_000 };
+
+/** The error of a run closed because its worker stopped beating (shown in brokers.getReconciliationRuns). */
+export const RUN_INTERRUPTED = 'The run was interrupted before it finished';
+
+const dbNow = sql`CURRENT_TIMESTAMP(3)`;
 
 export interface ConnectionOfRun {
   id: number;
@@ -29,8 +45,14 @@ export type RunClaim =
 /**
  * Starts a run unless one is already in progress for the connection. The check and the insert happen under the
  * connection row's lock, so two workers (a scheduled run and an on-demand one) never run the same connection at once.
+ * A run in progress whose heartbeat is stale is closed as interrupted first, and no longer counts.
  */
-export async function claimRun(db: Database, connectionId: number, now: Date): Promise<RunClaim> {
+export async function claimRun(
+  db: Database,
+  connectionId: number,
+  now: Date,
+  staleAfterMs = RUN_LIVENESS.staleAfterMs,
+): Promise<RunClaim> {
   return db.transaction(async (tx) => {
     const [connection] = await tx
       .select({
@@ -43,21 +65,33 @@ export async function claimRun(db: Database, connectionId: number, now: Date): P
       .where(and(eq(brokerConnections.id, connectionId), notDeleted(brokerConnections)))
       .for('update');
     if (!connection) return { kind: 'gone' as const };
-    const abandonedBefore = new Date(now.getTime() - ABANDONED_AFTER_MS);
     const running = and(eq(reconciliationRuns.brokerConnectionId, connectionId), isNull(reconciliationRuns.status));
+    const staleBefore = sql`${dbNow} - INTERVAL ${Math.round(staleAfterMs * 1_000)} MICROSECOND`;
     await tx
       .update(reconciliationRuns)
-      .set({ status: 'error', finishedAt: now, error: 'The run was interrupted before it finished' })
-      .where(and(running, lte(reconciliationRuns.startedAt, abandonedBefore)));
+      .set({ status: 'error', finishedAt: now, error: RUN_INTERRUPTED })
+      .where(and(running, lte(reconciliationRuns.heartbeatAt, staleBefore)));
     const [busy] = await tx.select({ id: reconciliationRuns.id }).from(reconciliationRuns).where(running).limit(1);
     if (busy) return { kind: 'busy' as const, runId: busy.id };
     const [inserted] = await tx
       .insert(reconciliationRuns)
-      .values({ brokerConnectionId: connectionId, startedAt: now })
+      .values({ brokerConnectionId: connectionId, startedAt: now, heartbeatAt: dbNow })
       .$returningId();
     if (!inserted) throw new Error('reconciliation run insert returned no id');
     return { kind: 'started' as const, runId: inserted.id, connection };
   });
+}
+
+/**
+ * A run's heartbeat: the database's now, on a run still in progress (a run already closed stays as it is). Returns
+ * false when the run is no longer in progress.
+ */
+export async function touchRun(db: Database, runId: number): Promise<boolean> {
+  const [result] = await db
+    .update(reconciliationRuns)
+    .set({ heartbeatAt: dbNow })
+    .where(and(eq(reconciliationRuns.id, runId), isNull(reconciliationRuns.status)));
+  return result.affectedRows > 0;
 }
 
 export interface RunOutcome {
@@ -68,17 +102,19 @@ export interface RunOutcome {
 /**
  * Records a completed comparison. A mismatch notifies the owner only when its fingerprint differs from the previous
  * completed run's (runs that could not compare are skipped): a mismatch that persists is reported once, and again
- * only when it changes or comes back after the books agreed. Returns whether it notified.
+ * only when it changes or comes back after the books agreed. A run already closed (taken for dead while it worked, its
+ * heartbeats lost) keeps its interrupted status: its result is dropped, as another run may have started since.
+ * Returns whether the result was recorded and whether it notified.
  */
 export async function finishRun(
   db: Database,
   run: { runId: number; connection: ConnectionOfRun },
   outcome: RunOutcome,
   now: Date,
-): Promise<{ notified: boolean }> {
+): Promise<{ recorded: boolean; notified: boolean }> {
   return db.transaction(async (tx) => {
     const status = outcome.discrepancies.length > 0 ? 'mismatch' : 'ok';
-    await tx
+    const [result] = await tx
       .update(reconciliationRuns)
       .set({
         status,
@@ -87,20 +123,23 @@ export async function finishRun(
         discrepancies: outcome.discrepancies.map(({ note, ...rest }) => (note === null ? rest : { ...rest, note })),
         ordersUpdated: outcome.ordersUpdated,
       })
-      .where(eq(reconciliationRuns.id, run.runId));
+      .where(and(eq(reconciliationRuns.id, run.runId), isNull(reconciliationRuns.status)));
+    if (result.affectedRows === 0) return { recorded: false, notified: false };
     const fingerprint = mismatchFingerprint(outcome.discrepancies);
-    if (fingerprint === '' || fingerprint === (await previousFingerprint(tx, run))) return { notified: false };
+    if (fingerprint === '' || fingerprint === (await previousFingerprint(tx, run))) {
+      return { recorded: true, notified: false };
+    }
     await notifyMismatch(tx, run, outcome.discrepancies);
-    return { notified: true };
+    return { recorded: true, notified: true };
   });
 }
 
-/** Records a run that could not compare (the broker was unreachable, its session expired…). */
+/** Records a run that could not compare (the broker was unreachable, its session expired…), unless already closed. */
 export async function failRun(db: Database, runId: number, reason: string, now: Date): Promise<void> {
   await db
     .update(reconciliationRuns)
     .set({ status: 'error', finishedAt: now, error: reason.slice(0, 1000) })
-    .where(eq(reconciliationRuns.id, runId));
+    .where(and(eq(reconciliationRuns.id, runId), isNull(reconciliationRuns.status)));
 }
 
 async function previousFingerprint(tx: Transaction, run: { runId: number; connection: ConnectionOfRun }) {

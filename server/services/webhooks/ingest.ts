@@ -4,7 +4,6 @@
  * route calls it with the token from the URL; `webhooks.simulateSignal` and `webhooks.replay` call it for the
  * signed-in owner's strategy. Never throws for a request's content: every outcome is an answer.
  */
-import type { Redis } from 'ioredis';
 import type { WebhookSource } from '#shared/enums.ts';
 import type { WebhookEvent } from '#shared/schemas/events.ts';
 import type { SignalRejectionCode } from '#shared/schemas/signal.ts';
@@ -12,6 +11,7 @@ import type { Database } from '../../db/client.ts';
 import type { DbOrTx } from '../../db/transaction.ts';
 import { env } from '../../lib/env.ts';
 import type { Logger } from '../../lib/logger.ts';
+import type { RedisClient } from '../../lib/redis-client.ts';
 import { ServiceUnavailable } from '../errors.ts';
 import { publishWebhookReceipt } from '../events/publish.ts';
 import { extractPassphrase, normalizeSignal, parseAlertBody } from '../signals/parse.ts';
@@ -55,7 +55,7 @@ export interface IngestDeps {
 export interface IngestSources {
   database: { db: Database };
   /** The producer connection the webhook rate limits count on. */
-  redis: Redis;
+  redis: RedisClient;
   enqueueSignal(webhookLogId: number): Promise<unknown>;
   ingest?: { dedupWindowS?: number; now?: () => number };
 }

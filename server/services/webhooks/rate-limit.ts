@@ -5,9 +5,9 @@
  * budgets (1–600 a minute, 1–10,000 an hour), which bounds the number of limiters. Changing a strategy's budget
  * moves it to another limiter, so its count starts afresh under the new budget.
  */
-import type { Redis } from 'ioredis';
 import type { Logger } from '../../lib/logger.ts';
 import { createLimiter, type Limiter, type RateDecision } from '../../lib/rate-limit.ts';
+import type { RedisClient } from '../../lib/redis-client.ts';
 
 export interface WebhookRateLimiter {
   /** Counts one alert for the strategy against both windows; the minute is checked first. */
@@ -16,7 +16,7 @@ export interface WebhookRateLimiter {
 
 const WINDOWS = { minute: 60, hour: 3_600 } as const;
 
-function createWebhookRateLimiter(redis: Redis, log: Logger): WebhookRateLimiter {
+function createWebhookRateLimiter(redis: RedisClient, log: Logger): WebhookRateLimiter {
   const limiters = new Map<string, Limiter>();
   const limiter = (window: keyof typeof WINDOWS, points: number) => {
     const name = `webhook-${window}-${points}`;
@@ -38,10 +38,10 @@ function createWebhookRateLimiter(redis: Redis, log: Logger): WebhookRateLimiter
   };
 }
 
-const byConnection = new WeakMap<Redis, WebhookRateLimiter>();
+const byConnection = new WeakMap<RedisClient, WebhookRateLimiter>();
 
 /** The webhook limiter on `redis`, one per connection, so every caller of ingestAlert shares the same counts. */
-export function webhookRateLimiter(redis: Redis, log: Logger): WebhookRateLimiter {
+export function webhookRateLimiter(redis: RedisClient, log: Logger): WebhookRateLimiter {
   let limiter = byConnection.get(redis);
   if (!limiter) {
     limiter = createWebhookRateLimiter(redis, log);

@@ -9,9 +9,9 @@
  * invalidation bumps an epoch, a load stores its result only if the epoch did not move, and the in-flight loads that
  * concurrent requests share are forgotten so later requests start a fresh one.
  */
-import type { Redis } from 'ioredis';
 import { env } from '../../lib/env.ts';
 import type { Logger } from '../../lib/logger.ts';
+import type { RedisClient } from '../../lib/redis-client.ts';
 import type { WebhookStrategy } from './webhook-strategy.ts';
 
 /** Short: also the longest another api process acts on old settings when the Redis broadcast is lost. */
@@ -98,7 +98,7 @@ export class StrategyCache {
 export const strategyCache = new StrategyCache();
 
 const localCaches = new Set<StrategyCache>([strategyCache]);
-const publishers = new Set<Redis>();
+const publishers = new Set<RedisClient>();
 
 export function invalidationChannel(): string {
   return `${env.REDIS_PREFIX}:webhook-strategy-cache`;
@@ -137,8 +137,8 @@ function parseInvalidation(message: string): CacheInvalidation {
  * function that unwires it (it does not close the connections).
  */
 export function connectCacheBroadcast(options: {
-  publisher?: Redis;
-  subscriber: Redis;
+  publisher?: RedisClient;
+  subscriber: RedisClient;
   cache?: StrategyCache;
   log: Logger;
 }): () => Promise<void> {

@@ -10,6 +10,9 @@ export const healthRouter = router({
     const readiness = await checkReadiness(ctx.deps);
     return { status: readiness.ready ? ('ok' as const) : ('degraded' as const), time: new Date() };
   }),
-  /** Administrators: per-component latency, this process's breakers, queue depths, open dead letters, pool use. */
+  /**
+   * Administrators: per-component latency, this process's breakers, queue depths, open dead letters, pool use, and
+   * every live api and worker process with its breakers and pools.
+   */
   details: adminProcedure.output(healthDetails).query(({ ctx }) => readHealthDetails(serviceContext(ctx), ctx.deps)),
 });

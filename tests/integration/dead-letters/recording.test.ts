@@ -5,7 +5,6 @@
  */
 import type { Job, Worker } from 'bullmq';
 import { and, eq } from 'drizzle-orm';
-import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { deadLetters } from '../../../drizzle/schema/dead_letters.ts';
 import { notifications } from '../../../drizzle/schema/notifications.ts';
@@ -28,6 +27,7 @@ import { deadLettersQueue, ordersQueue, QUEUE_CONFIGS } from '../../../server/jo
 import { defineProcessor, type JobContext } from '../../../server/jobs/run-processor.ts';
 import { env } from '../../../server/lib/env.ts';
 import { logger } from '../../../server/lib/logger.ts';
+import type { RedisClient } from '../../../server/lib/redis-client.ts';
 import { recordDeadLetter } from '../../../server/services/dead-letters/record.ts';
 import { BrokerUnavailable, Precondition } from '../../../server/services/errors.ts';
 import { waitFor } from '../../helpers/app.ts';
@@ -45,8 +45,8 @@ let behaviour: (ctx: JobContext, orderId: number) => Promise<unknown>;
 const attempts: number[] = [];
 const givenUp = new Map<string, Promise<void>>();
 
-let producer: Redis;
-let consumer: Redis;
+let producer: RedisClient;
+let consumer: RedisClient;
 let queues: Queues;
 let workers: Worker[];
 let owned: OwnedRows;

@@ -5,7 +5,6 @@
  */
 import { randomUUID } from 'node:crypto';
 import { eq, isNull } from 'drizzle-orm';
-import type { Redis } from 'ioredis';
 import type { RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { notificationChannels } from '../../../drizzle/schema/notification_channels.ts';
@@ -18,6 +17,7 @@ import { QUEUE_CONFIGS } from '../../../server/jobs/queues/index.ts';
 import { NOTIFY_DISPATCH, SCHEDULES, upsertSchedulers } from '../../../server/jobs/schedulers.ts';
 import { env } from '../../../server/lib/env.ts';
 import { logger } from '../../../server/lib/logger.ts';
+import type { RedisClient } from '../../../server/lib/redis-client.ts';
 import type { ServiceContext } from '../../../server/services/context.ts';
 import { createNotification } from '../../../server/services/notifications/create.ts';
 import { dispatchNotifications } from '../../../server/services/notifications/dispatch.ts';
@@ -26,7 +26,7 @@ import { useTestDatabase } from '../../helpers/db.ts';
 const database = useTestDatabase();
 const { db } = database;
 const ctx: ServiceContext = { db, log: logger, requestId: 'test', actor: { type: 'system' } };
-let producer: Redis;
+let producer: RedisClient;
 let queues: Queues;
 
 beforeAll(() => {

@@ -7,7 +7,6 @@
  */
 import type { Worker } from 'bullmq';
 import { eq } from 'drizzle-orm';
-import type { Redis } from 'ioredis';
 import { notificationChannels } from '../../../drizzle/schema/notification_channels.ts';
 import { notifications } from '../../../drizzle/schema/notifications.ts';
 import { createRedis } from '../../../server/jobs/connection.ts';
@@ -24,6 +23,7 @@ import {
 import { deadLettersQueue, notifyQueue, QUEUE_CONFIGS } from '../../../server/jobs/queues/index.ts';
 import { env } from '../../../server/lib/env.ts';
 import { logger } from '../../../server/lib/logger.ts';
+import type { RedisClient } from '../../../server/lib/redis-client.ts';
 import type { ServiceContext } from '../../../server/services/context.ts';
 import { type ChannelBreakerSettings, ChannelBreakers } from '../../../server/services/delivery/breakers.ts';
 import { createNotification, type NotificationInput } from '../../../server/services/notifications/create.ts';
@@ -61,8 +61,8 @@ export async function startNotifyHarness(breaker: Partial<ChannelBreakerSettings
   env.ALLOW_PRIVATE_NOTIFY_TARGETS = true;
   const server = await startTestApp();
   const { database } = server.deps;
-  const consumer: Redis = createRedis(env.REDIS_URL, 'worker', logger);
-  const producer: Redis = createRedis(env.REDIS_URL, 'producer', logger);
+  const consumer: RedisClient = createRedis(env.REDIS_URL, 'worker', logger);
+  const producer: RedisClient = createRedis(env.REDIS_URL, 'producer', logger);
   const queues = createQueues({ ...QUEUE_CONFIGS, notify: TEST_NOTIFY_QUEUE }, producer, logger);
   const breakers = new ChannelBreakers({ timeoutMs: 400, resetTimeoutMs: 60_000, ...breaker });
   const start = (config: QueueConfig, processor: Parameters<typeof createWorker>[1]) =>

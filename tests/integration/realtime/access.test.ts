@@ -3,11 +3,11 @@
  * access token, which an EventSource must send in the URL, never reaching the logs.
  */
 import { readFileSync } from 'node:fs';
-import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRedis } from '../../../server/jobs/connection.ts';
 import { env } from '../../../server/lib/env.ts';
 import { logger } from '../../../server/lib/logger.ts';
+import type { RedisClient } from '../../../server/lib/redis-client.ts';
 import { MAX_STREAMS_PER_USER } from '../../../server/services/events/hub.ts';
 import { eventChannel } from '../../../server/services/events/keys.ts';
 import { setEventSink } from '../../../server/services/events/publish.ts';
@@ -17,7 +17,7 @@ import { signUp } from '../../helpers/client.ts';
 import { FROM_START, hasReceipts, refusedAlert, subscribeEvents, traderWithStrategy } from './event-client.ts';
 
 let server: TestApp;
-let publisher: Redis;
+let publisher: RedisClient;
 let url: string;
 
 beforeAll(async () => {

@@ -5,11 +5,11 @@
  * api's subscriber connections: nothing reaches a client except through Redis.
  */
 import type { AddressInfo } from 'node:net';
-import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRedis } from '../../../server/jobs/connection.ts';
 import { env } from '../../../server/lib/env.ts';
 import { logger } from '../../../server/lib/logger.ts';
+import type { RedisClient } from '../../../server/lib/redis-client.ts';
 import { setEventSink } from '../../../server/services/events/publish.ts';
 import { redisEventSink } from '../../../server/services/events/redis-sink.ts';
 import { dispatchNotifications } from '../../../server/services/notifications/dispatch.ts';
@@ -28,7 +28,7 @@ import {
 } from './event-client.ts';
 
 let harness: ExecutionHarness;
-let publisher: Redis;
+let publisher: RedisClient;
 let url: string;
 
 beforeAll(async () => {

@@ -1,18 +1,21 @@
 /**
  * The execution harness (api, fake brokers, the engine's workers) plus a reconcile worker, as server/worker.ts runs
- * it, and helpers to hold the order-status poller (so a fill or a cancel at the broker stays unseen by it) and to
- * run a reconciliation through brokers.reconcile and wait for its run.
+ * it, and helpers to hold the order-status poller (so a fill or a cancel at the broker stays unseen by it), to
+ * run a reconciliation through brokers.reconcile and wait for its run, and to run one as a scheduler tick does.
  */
-import type { Worker } from 'bullmq';
+import { Job, type Worker } from 'bullmq';
 import { desc, eq } from 'drizzle-orm';
-import type { Redis } from 'ioredis';
 import { reconciliationRuns } from '../../../drizzle/schema/reconciliation_runs.ts';
 import { createRedis } from '../../../server/jobs/connection.ts';
+import { enqueue } from '../../../server/jobs/enqueue.ts';
 import { reconcileProcessor } from '../../../server/jobs/processors/reconcile.ts';
 import { closeQueues, createQueues, createWorker } from '../../../server/jobs/queue-factory.ts';
 import { QUEUE_CONFIGS, reconcileQueue } from '../../../server/jobs/queues/index.ts';
 import { env } from '../../../server/lib/env.ts';
 import { logger } from '../../../server/lib/logger.ts';
+import type { RedisClient } from '../../../server/lib/redis-client.ts';
+import type { ReconcileResult } from '../../../server/services/reconcile/reconcile-connection.ts';
+import type { RunLiveness } from '../../../server/services/reconcile/runs.ts';
 import { httpClient } from '../../fakes/testing.ts';
 import { waitFor } from '../../helpers/app.ts';
 import { type ExecutionHarness, type RoutedStrategy, startExecutionHarness } from '../../helpers/execution.ts';
@@ -23,19 +26,30 @@ export interface ReconcileHarness extends ExecutionHarness {
   releasePoller(): Promise<void>;
   /** brokers.reconcile, then the run it made, once finished (as brokers.getReconciliationRuns shows it). */
   reconcile(routed: RoutedStrategy): Promise<RunView>;
+  /** A run as the connection's scheduler starts one (a job of its own, never joined to an on-demand one): its result. */
+  scheduledRun(connectionId: number): Promise<ReconcileResult>;
+  /** Stops this process's reconcile worker from taking jobs (another worker process may take them instead). */
+  holdReconciler(): Promise<void>;
+  releaseReconciler(): void;
 }
 
-type RunView = Awaited<
+export interface ReconcileHarnessOptions {
+  /** The reconcile worker's run heartbeat and stale threshold, shortened; production's otherwise. */
+  liveness?: RunLiveness;
+}
+
+export type RunView = Awaited<
   ReturnType<RoutedStrategy['trader']['client']['brokers']['getReconciliationRuns']['query']>
 >['items'][number];
 
-export async function startReconcileHarness(): Promise<ReconcileHarness> {
+export async function startReconcileHarness(options: ReconcileHarnessOptions = {}): Promise<ReconcileHarness> {
   const harness = await startExecutionHarness();
-  const consumer: Redis = createRedis(env.REDIS_URL, 'worker', logger);
-  const producer: Redis = createRedis(env.REDIS_URL, 'producer', logger);
+  const consumer: RedisClient = createRedis(env.REDIS_URL, 'worker', logger);
+  const producer: RedisClient = createRedis(env.REDIS_URL, 'producer', logger);
   const queues = createQueues(QUEUE_CONFIGS, producer, logger);
   const sources = { database: harness.server.deps.database, log: logger, registry: harness.registry, queues };
-  const worker: Worker = createWorker(reconcileQueue, reconcileProcessor(sources), consumer, logger);
+  const processor = reconcileProcessor(sources, { liveness: options.liveness });
+  const worker: Worker = createWorker(reconcileQueue, processor, consumer, logger);
   const db = harness.server.deps.database.db;
   const statusQueue = harness.server.queues['order-status'];
 
@@ -76,6 +90,28 @@ export async function startReconcileHarness(): Promise<ReconcileHarness> {
       );
       if (!run) throw new Error('no reconciliation run');
       return run;
+    },
+    async scheduledRun(connectionId) {
+      const job = await enqueue(queues.reconcile, 'reconcile-connection', { connectionId });
+      const id = String(job.id);
+      let done: Job | undefined;
+      await waitFor(
+        async () => {
+          done = await Job.fromId(queues.reconcile, id);
+          return done?.finishedOn !== undefined;
+        },
+        10_000,
+        25,
+      );
+      if (done?.failedReason) throw new Error(`reconcile job failed: ${done.failedReason}`);
+      return done?.returnvalue as ReconcileResult;
+    },
+    async holdReconciler() {
+      // Waits for its active jobs, none here: it is held before anything is asked of it.
+      await worker.pause();
+    },
+    releaseReconciler() {
+      worker.resume();
     },
     async close() {
       await worker.close();

@@ -2,11 +2,14 @@
  * Reconciliation against the fake Alpaca (AAPL at 100), run through brokers.reconcile and the reconcile worker: a
  * fill the poller missed is found and booked exactly once; an order cancelled at the broker is ended; a position
  * changed at the broker behind Fillpath's back is reported in every run but notified once per distinct mismatch;
- * a broker that cannot answer makes an `error` run; runs are the owner's only.
+ * a broker that cannot answer makes an `error` run; a run its dead worker left unfinished is closed by the next one;
+ * runs are the owner's only.
  */
-import { eq } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { brokerOrders } from '../../../drizzle/schema/broker_orders.ts';
+import { reconciliationRuns } from '../../../drizzle/schema/reconciliation_runs.ts';
+import { RUN_INTERRUPTED } from '../../../server/services/reconcile/runs.ts';
 import { waitFor } from '../../helpers/app.ts';
 import { signUp, trpcFailure } from '../../helpers/client.ts';
 import {
@@ -184,6 +187,40 @@ describe('a broker that cannot answer', () => {
     expect(failed.error).toBeTruthy();
     expect(await harness.reconcile(routed)).toMatchObject({ status: 'ok', error: null });
     expect(await notificationsOf(harness, routed.trader.id, 'reconciliation.mismatch')).toHaveLength(0);
+  });
+});
+
+describe('a run whose worker died mid-run', () => {
+  /** A run in progress as a worker leaves it, started and last beating `secondsAgo` by the database's clock. */
+  async function runInProgress(connectionId: number, startedSecondsAgo: number, beatSecondsAgo: number) {
+    const ago = (seconds: number) => sql`CURRENT_TIMESTAMP(3) - INTERVAL ${seconds} SECOND`;
+    const [row] = await harness.server.deps.database.db
+      .insert(reconciliationRuns)
+      .values({ brokerConnectionId: connectionId, startedAt: ago(startedSecondsAgo), heartbeatAt: ago(beatSecondsAgo) })
+      .$returningId();
+    return row?.id ?? 0;
+  }
+
+  it('is closed as interrupted by the next run once its heartbeat is a minute old, and that run compares', async () => {
+    const routed = await setupAlpacaStrategy(harness);
+    const dead = await runInProgress(routed.connectionId, 60, 60);
+
+    const next = await harness.reconcile(routed);
+    expect(next).toMatchObject({ status: 'ok', error: null });
+    const page = await routed.trader.client.brokers.getReconciliationRuns.query({ connectionId: routed.connectionId });
+    expect(page.items.map((r) => [r.id, r.status, r.error])).toEqual([
+      [next.id, 'ok', null],
+      [dead, 'error', RUN_INTERRUPTED],
+    ]);
+    expect(page.items[1]?.finishedAt).not.toBeNull();
+  });
+
+  it('is not taken over while it keeps beating, however long ago it started', async () => {
+    const routed = await setupAlpacaStrategy(harness);
+    const slow = await runInProgress(routed.connectionId, 20 * 60, 1);
+    expect(await harness.scheduledRun(routed.connectionId)).toEqual({ status: 'skipped', reason: 'already-running' });
+    const page = await routed.trader.client.brokers.getReconciliationRuns.query({ connectionId: routed.connectionId });
+    expect(page.items.map((r) => [r.id, r.status])).toEqual([[slow, null]]);
   });
 });
 

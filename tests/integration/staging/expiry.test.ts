@@ -6,7 +6,6 @@
  */
 import type { Worker } from 'bullmq';
 import { and, eq } from 'drizzle-orm';
-import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { notifications } from '../../../drizzle/schema/notifications.ts';
 import { stagingTrades } from '../../../drizzle/schema/staging_trades.ts';
@@ -18,6 +17,7 @@ import { maintenanceQueue, QUEUE_CONFIGS } from '../../../server/jobs/queues/ind
 import { SCHEDULES, upsertSchedulers } from '../../../server/jobs/schedulers.ts';
 import { env } from '../../../server/lib/env.ts';
 import { logger } from '../../../server/lib/logger.ts';
+import type { RedisClient } from '../../../server/lib/redis-client.ts';
 import type { ServiceContext } from '../../../server/services/context.ts';
 import { expireStaged } from '../../../server/services/staging/expire.ts';
 import { requeueApproved } from '../../../server/services/staging/requeue-approved.ts';
@@ -33,7 +33,7 @@ const { db } = database;
 const ctx: ServiceContext = { db, log: logger, requestId: 'staging-expiry-test', actor: { type: 'system' } };
 const ago = (ms: number) => new Date(Date.now() - ms);
 
-let producer: Redis;
+let producer: RedisClient;
 let queues: Queues;
 beforeAll(() => {
   producer = createRedis(env.REDIS_URL, 'producer', logger);
@@ -126,7 +126,7 @@ describe('requeueApproved', () => {
 });
 
 describe('the expire-staged maintenance job', () => {
-  let consumer: Redis;
+  let consumer: RedisClient;
   let worker: Worker;
   beforeAll(() => {
     consumer = createRedis(env.REDIS_URL, 'worker', logger);
