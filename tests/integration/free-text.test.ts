@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { apiClient, type SignedInUser, signUp } from '../helpers/client.ts';
 import { rememberSecret } from '../helpers/secrets.ts';
+import { insertStaged } from './staging/fixtures.ts';
 
 let server: TestApp;
 let trader: SignedInUser;
@@ -80,7 +81,29 @@ const FIELDS: Field[] = [
       return listed.items.find((item) => item.id === created.id)?.name;
     },
   ],
+  [
+    'staged signal rejection reason',
+    async (reason) => {
+      const { id, webhookLogId } = await insertStaged(server.deps.database.db, await stagingStrategy());
+      await trader.client.webhooks.rejectStaged.mutate({ id, reason });
+      const staged = await trader.client.webhooks.getStaged.query({ status: 'rejected', limit: 100 });
+      const log = await trader.client.webhooks.getLog.query({ id: webhookLogId });
+      // Shown twice: as the decision's reason and in the signal's log.
+      return `${staged.items.find((item) => item.id === id)?.decisionReason}\n${log.errorMessage}`;
+    },
+  ],
 ];
+
+let stagingStrategyId: number | undefined;
+/** The trader's strategy that the staged signals belong to (signals are staged directly, as the engine does). */
+async function stagingStrategy(): Promise<number> {
+  if (stagingStrategyId === undefined) {
+    const { strategy, webhookToken } = await trader.client.strategies.create.mutate({ name: 'Staging review' });
+    rememberSecret(webhookToken);
+    stagingStrategyId = strategy.id;
+  }
+  return stagingStrategyId;
+}
 
 describe.each(FIELDS)('%s', (_field, roundTrip) => {
   it.each(MARKUP)('keeps no markup from %s', async (input) => {
