@@ -90,8 +90,9 @@ handleShutdownSignals(
   () =>
     runShutdown(
       [
-        // Readiness is already 503: keep serving while load balancers notice, then stop accepting.
-        { name: 'grace', run: () => delay(env.SHUTDOWN_GRACE_MS) },
+        // Readiness is already 503: keep serving while load balancers notice (health.details shows it draining),
+        // then stop accepting.
+        { name: 'grace', run: () => Promise.all([instance.publish(), delay(env.SHUTDOWN_GRACE_MS)]) },
         {
           name: 'http',
           run: () => {
