@@ -14,7 +14,7 @@ import { DCLinter } from 'dclint';
 import { validate } from 'dockerfile-utils';
 import { parse } from 'yaml';
 import { projectPath } from '../server/lib/paths.ts';
-import { CONTAINER_MEMORY_MB, IMAGE_NODE_OPTIONS } from './node-memory.ts';
+import { COMMAND_NODE_FLAGS, CONTAINER_MEMORY_MB, IMAGE_NODE_OPTIONS } from './node-memory.ts';
 
 const problems: string[] = [];
 const problem = (file: string, message: string) => problems.push(`${file}: ${message}`);
@@ -44,6 +44,10 @@ if (!/^HEALTHCHECK\s[\s\S]*?\/health\/live/m.test(runtime)) {
 const nodeOptions = runtime.match(/^ENV\s+NODE_OPTIONS="([^"]*)"/m)?.[1];
 if (nodeOptions !== IMAGE_NODE_OPTIONS) {
   problem('Dockerfile', `the final stage must set NODE_OPTIONS="${IMAGE_NODE_OPTIONS}" (scripts/node-memory.ts)`);
+}
+const imageCommand = runtime.match(/^CMD\s+(\[.*\])\s*$/m)?.[1];
+if (!imageCommand || !COMMAND_NODE_FLAGS.every((flag) => (JSON.parse(imageCommand) as string[]).includes(flag))) {
+  problem('Dockerfile', `the final stage's CMD must pass ${COMMAND_NODE_FLAGS.join(' ')} (scripts/node-memory.ts)`);
 }
 
 // --- docker-compose.yml ---
@@ -88,6 +92,12 @@ if (!words(services.migrate?.command).includes('dist/migrate.js') || services.mi
 for (const name of ['api', 'worker']) {
   if (services[name]?.depends_on?.migrate?.condition !== 'service_completed_successfully') {
     problem('docker-compose.yml', `${name} must depend on migrate with condition service_completed_successfully`);
+  }
+  if (!COMMAND_NODE_FLAGS.every((flag) => words(services[name]?.command).split(' ').includes(flag))) {
+    problem(
+      'docker-compose.yml',
+      `${name}'s command must pass ${COMMAND_NODE_FLAGS.join(' ')} (scripts/node-memory.ts)`,
+    );
   }
   if (services[name]?.mem_limit !== `${CONTAINER_MEMORY_MB}m`) {
     problem('docker-compose.yml', `${name} must have mem_limit ${CONTAINER_MEMORY_MB}m (scripts/node-memory.ts)`);
