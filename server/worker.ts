@@ -127,7 +127,8 @@ handleShutdownSignals(
   () =>
     runShutdown(
       [
-        { name: 'workers', run: () => Promise.all(workers.map((worker) => worker.close())) },
+        // health.details shows this worker draining while its active jobs finish.
+        { name: 'workers', run: () => Promise.all([instance.publish(), ...workers.map((worker) => worker.close())]) },
         { name: 'instance', run: () => instance.stop() },
         { name: 'brokers', run: async () => brokers.close() },
         { name: 'queues', run: () => closeQueues(queues) },
