@@ -3,7 +3,6 @@
  * tests drive it with `inject` or a real port.
  */
 import cors from '@fastify/cors';
-import helmet from '@fastify/helmet';
 import type { AnyRouter } from '@trpc/server';
 import { type FastifyTRPCPluginOptions, fastifyTRPCPlugin } from '@trpc/server/adapters/fastify';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
@@ -13,6 +12,7 @@ import { httpErrorHandler, sendHttpError } from './http/errors.ts';
 import { registerHealthRoutes } from './http/health.ts';
 import { observeHttpDurations, registerMetricsRoute } from './http/metrics.ts';
 import { registerGlobalRateLimit } from './http/rate-limit.ts';
+import { API_HELMET_OPTIONS, registerSecurityHeaders } from './http/security-headers.ts';
 import { registerTradingViewRoute } from './http/tradingview.ts';
 import type { ReadQueueStats } from './jobs/queue-stats.ts';
 import { env } from './lib/env.ts';
@@ -131,13 +131,7 @@ export async function buildApp(deps: AppDeps, options: BuildAppOptions = {}): Pr
   });
   observeHttpDurations(app);
 
-  await app.register(helmet, {
-    // An API serves no documents: forbid everything a browser could load or frame.
-    contentSecurityPolicy: { directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] } },
-    frameguard: { action: 'deny' },
-    referrerPolicy: { policy: 'no-referrer' },
-    hsts: { maxAge: 31_536_000, includeSubDomains: true },
-  });
+  registerSecurityHeaders(app, API_HELMET_OPTIONS);
   await app.register(cors, {
     origin: (origin, callback) => callback(null, !origin || env.CORS_ORIGINS.includes(origin)),
     credentials: true,
