@@ -49,7 +49,7 @@ import {
 import { type SignedInUser, signUp } from '../helpers/client.ts';
 import { rememberSecret } from '../helpers/secrets.ts';
 import { WEBHOOK_PATH } from '../helpers/webhooks.ts';
-import { startWorkerProcess, type WorkerProcess } from '../helpers/worker-process.ts';
+import { killRepeatedly, startWorkerProcess, type WorkerProcess } from '../helpers/worker-process.ts';
 
 const envInt = (name: string, fallback: number) => {
   const value = Number(process.env[name] ?? fallback);
@@ -322,23 +322,6 @@ async function play(events: ScenarioEvent[], perSecond: number): Promise<Answer[
   return played;
 }
 
-/** SIGKILL the worker 4–8 s into each of KILLS lives (spread by the seed), restart it each time. */
-async function killNowAndThen(): Promise<number[]> {
-  const lives: number[] = [];
-  for (let kill = 0; kill < KILLS; kill++) {
-    const current = worker as WorkerProcess;
-    await current.ready();
-    const lifeMs = 4_000 + ((SEED + kill * 2_731) % 4_000);
-    await sleep(lifeMs);
-    await current.kill();
-    lastKillAt = Date.now();
-    lives.push(lifeMs);
-    worker = await startWorkerProcess(workerEnv);
-  }
-  await (worker as WorkerProcess).ready();
-  return lives;
-}
-
 /**
  * What is still on its way: logs not planned yet, orders being sent, and orders waiting to be sent that may go now
  * (no parent, or a parent that ended) — not a reversal's opening leg whose closing leg still works.
@@ -427,7 +410,19 @@ beforeAll(async () => {
   );
   const startedAt = Date.now();
   const playing = play(scenario.events, ALERTS_PER_SECOND);
-  const lives = await killNowAndThen();
+  // The worker is SIGKILLed 4–8 s into each of KILLS lives (spread by the seed) and restarted each time.
+  const lives = await killRepeatedly({
+    first: worker as WorkerProcess,
+    env: workerEnv,
+    kills: KILLS,
+    lifeMs: (kill) => 4_000 + ((SEED + kill * 2_731) % 4_000),
+    onRestart: (next) => {
+      worker = next;
+    },
+    onKill: () => {
+      lastKillAt = Date.now();
+    },
+  });
   answers = await playing;
   const playedMs = Date.now() - startedAt;
   const stillInFlight = await waitUntilClear(inFlight);

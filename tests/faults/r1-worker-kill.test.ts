@@ -36,7 +36,7 @@ import { startTestApp, type TestApp } from '../helpers/app.ts';
 import { type SignedInUser, signUp } from '../helpers/client.ts';
 import { rememberSecret } from '../helpers/secrets.ts';
 import { WEBHOOK_PATH } from '../helpers/webhooks.ts';
-import { startWorkerProcess, type WorkerProcess } from '../helpers/worker-process.ts';
+import { killRepeatedly, startWorkerProcess, type WorkerProcess } from '../helpers/worker-process.ts';
 
 const STRATEGIES = 500;
 const ALERTS_PER_STRATEGY = 20;
@@ -171,22 +171,6 @@ async function postAll(): Promise<Run['answers']> {
   return answers;
 }
 
-/** SIGKILL the worker 1–2 s into each life (a fixed spread, so runs are comparable), restart it, KILLS times. */
-async function killRepeatedly(): Promise<number[]> {
-  const lives: number[] = [];
-  for (let kill = 0; kill < KILLS; kill++) {
-    const current = worker as WorkerProcess;
-    await current.ready();
-    const lifeMs = 1_000 + ((kill * 617) % 1_000);
-    await sleep(lifeMs);
-    await current.kill();
-    lives.push(lifeMs);
-    worker = await startWorkerProcess(workerEnv);
-  }
-  await (worker as WorkerProcess).ready();
-  return lives;
-}
-
 /** Logs and orders not final yet, as one comparable string ('' once everything settled). */
 async function unsettled(): Promise<string> {
   const db = app.deps.database.db;
@@ -266,7 +250,16 @@ beforeAll(async () => {
   await setUp();
   const startedAt = Date.now();
   const posting = postAll();
-  const lives = await killRepeatedly();
+  // The worker is SIGKILLed 1–2 s into each life (a fixed spread, so runs are comparable), KILLS times.
+  const lives = await killRepeatedly({
+    first: worker as WorkerProcess,
+    env: workerEnv,
+    kills: KILLS,
+    lifeMs: (kill) => 1_000 + ((kill * 617) % 1_000),
+    onRestart: (next) => {
+      worker = next;
+    },
+  });
   const answers = await posting;
   const killsOverAt = Date.now();
   const lastChangeAt = await waitForSettling(killsOverAt);

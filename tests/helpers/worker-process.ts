@@ -92,3 +92,33 @@ export async function startWorkerProcess(env: Record<string, string> = {}): Prom
     output: () => output,
   };
 }
+
+/**
+ * The fault tests' kill loop: SIGKILLs the current worker `lifeMs(kill)` after it is ready, `kills` times, starting
+ * a new one (with `env`) after each kill. `onRestart` receives every new worker at once, so a test's teardown can
+ * stop whichever is current if the loop is cut short; `onKill` runs after each kill. Resolves with the lives, once
+ * the last worker is ready.
+ */
+export async function killRepeatedly(options: {
+  first: WorkerProcess;
+  env: Record<string, string>;
+  kills: number;
+  lifeMs: (kill: number) => number;
+  onRestart: (worker: WorkerProcess) => void;
+  onKill?: () => void;
+}): Promise<number[]> {
+  const lives: number[] = [];
+  let current = options.first;
+  for (let kill = 0; kill < options.kills; kill++) {
+    await current.ready();
+    const lifeMs = options.lifeMs(kill);
+    await new Promise((resolve) => setTimeout(resolve, lifeMs));
+    await current.kill();
+    options.onKill?.();
+    lives.push(lifeMs);
+    current = await startWorkerProcess(options.env);
+    options.onRestart(current);
+  }
+  await current.ready();
+  return lives;
+}
